@@ -1,0 +1,74 @@
+"""The one channel registry: every signal the monitor knows, with its codes and display rules.
+
+Codes are database keys: short, lowercase ASCII, never renamed. LOINC, IEEE 11073 MDC and UCUM from
+``shared/reference/clinical.md`` §6 and ``protocols.md`` §4 (invasive arterial LOINC from the FHIR
+vital-signs value set). Display ranges are fixed clinical scales so a trend never rescales under the
+nurse's eyes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Final
+
+
+class ChannelKind(enum.Enum):
+    NUMERIC = "numeric"  # quasi-continuous, ~1 Hz (SpO2, pulse rate)
+    EPISODIC = "episodic"  # one value per measurement cycle, ages on screen (NIBP)
+    WAVEFORM = "waveform"  # sampled signal travelling as WaveformBlocks (pleth, ECG)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    code: str
+    label: str
+    ucum: str
+    loinc: str | None
+    mdc: int | None
+    display_range: tuple[float, float]
+    decimals: int
+    kind: ChannelKind
+    description: str
+
+
+
+
+CHANNELS: Final[dict[str, ChannelSpec]] = {
+    c.code: c
+    for c in (
+        ChannelSpec("hr", "HR", "/min", "8867-4", 147842, (0, 200), 0, ChannelKind.NUMERIC, "Heart rate (ECG)"),
+        ChannelSpec("pr", "PR", "/min", "8867-4", 149530, (0, 200), 0, ChannelKind.NUMERIC, "Pulse rate (pulse oximeter)"),
+        ChannelSpec("spo2", "SpO₂", "%", "59408-5", 150456, (50, 100), 0, ChannelKind.NUMERIC, "Oxygen saturation by pulse oximetry"),
+        ChannelSpec("nibp_sys", "NIBP sys", "mm[Hg]", "8480-6", 150021, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, systolic"),
+        ChannelSpec("nibp_dia", "NIBP dia", "mm[Hg]", "8462-4", 150022, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, diastolic"),
+        ChannelSpec("nibp_map", "NIBP mean", "mm[Hg]", "8478-0", 150023, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, mean"),
+        ChannelSpec("abp_sys", "ART sys", "mm[Hg]", "76215-3", 150033, (40, 240), 0, ChannelKind.NUMERIC, "Arterial BP (continuous), systolic"),
+        ChannelSpec("abp_dia", "ART dia", "mm[Hg]", "76213-8", 150034, (40, 240), 0, ChannelKind.NUMERIC, "Arterial BP (continuous), diastolic"),
+        ChannelSpec("abp_map", "ART mean", "mm[Hg]", "76214-6", 150035, (40, 240), 0, ChannelKind.NUMERIC, "Arterial BP (continuous), mean"),
+        ChannelSpec("rr", "RR", "/min", "9279-1", 151562, (0, 40), 0, ChannelKind.NUMERIC, "Respiratory rate"),
+        ChannelSpec("temp", "Temp", "Cel", "8310-5", 150344, (30, 42), 1, ChannelKind.NUMERIC, "Body temperature"),
+        ChannelSpec("pleth", "Pleth", "1", None, 150452, (0, 1), 2, ChannelKind.WAVEFORM, "Plethysmogram (normalised)"),
+        ChannelSpec("ecg_ii", "ECG II", "mV", None, 131330, (-2, 2), 2, ChannelKind.WAVEFORM, "ECG lead II"),
+        ChannelSpec("abp", "ART", "mm[Hg]", None, 150036, (0, 240), 0, ChannelKind.WAVEFORM, "Arterial pressure waveform"),
+    )
+}
+
+NIBP_CHANNELS: Final = ("nibp_sys", "nibp_dia", "nibp_map")
+TREND_CHANNELS: Final = tuple(c for c, s in CHANNELS.items() if s.kind is not ChannelKind.WAVEFORM)
+WAVEFORM_CHANNELS: Final = tuple(c for c, s in CHANNELS.items() if s.kind is ChannelKind.WAVEFORM)
+
+
+def spec(code: str) -> ChannelSpec:
+    """The registry entry for ``code``; a clear error for a code nobody registered."""
+    try:
+        return CHANNELS[code]
+    except KeyError:
+        raise KeyError(f"unknown channel code {code!r}; known: {', '.join(CHANNELS)}") from None
+
+
+def format_value(code: str, value: float) -> str:
+    """The value as the dashboard and exports show it: the channel's decimals, '--' for no value."""
+    if value != value:  # NaN
+        return "--"
+    return f"{value:.{CHANNELS[code].decimals}f}"

@@ -1,0 +1,349 @@
+"""The core: one thread that takes everything the drivers deliver, keeps the live buffers, watches
+device links and hands readings to the recorder and events to the GUI.
+
+Drivers call the ``DriverSink`` methods from their own threads; those only queue. The GUI reads
+snapshots from ``LiveStore`` and drains ``ui_events`` at frame rate: there is no callback into the GUI.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from monitor.clock import Clock
+from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
+from monitor.ports import DeviceInfo, RecordingSink
+from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
+from monitor.ring import TimeSeriesBuffer
+from monitor.session import Session, SessionInfo
+
+log = logging.getLogger(__name__)
+
+UiEvent = DeviceStatus | TechnicalNotice | SessionEvent
+
+#: Trend buffers hold 6 h at 1 Hz: a whole session stays on screen, memory stays fixed.
+TREND_CAPACITY = 6 * 3600
+#: Waveform buffers hold this many seconds (the sweep shows less).
+WAVEFORM_SECONDS = 60.0
+#: A silent device is only called "no data" after this much *real* time as well, so scheduler
+#: jitter at 600x speed cannot make a link flap.
+MIN_REAL_SILENCE_S = 1.0
+
+
+@dataclass
+class DeviceView:
+    """The core's picture of one device; the GUI reads copies of it."""
+
+    info: DeviceInfo
+    state: LinkState = LinkState.CONNECTING
+    detail: str = ""
+    last_data_t: float | None = None  # session time of the last reading or block
+    last_data_real: float = field(default_factory=time.monotonic)
+
+
+class LiveStore:
+    """Ring buffers per (source, channel) plus the latest reading per channel. Written by the core
+    thread only; read from any thread."""
+
+    def __init__(self, trend_capacity: int = TREND_CAPACITY, waveform_seconds: float = WAVEFORM_SECONDS) -> None:
+        self._trend_capacity = trend_capacity
+        self._waveform_seconds = waveform_seconds
+        self._series: dict[tuple[str, str], TimeSeriesBuffer] = {}
+        self._latest: dict[str, Reading] = {}
+        self._lock = threading.Lock()
+
+    def _buffer(self, source: str, channel: str, capacity: int) -> TimeSeriesBuffer:
+        key = (source, channel)
+        buf = self._series.get(key)
+        if buf is None:
+            with self._lock:
+                buf = self._series[key] = TimeSeriesBuffer(capacity)
+        return buf
+
+    def add_reading(self, r: Reading) -> None:
+        self._buffer(r.source, r.channel, self._trend_capacity).append(r.t, r.value)
+        prev = self._latest.get(r.channel)
+        if prev is None or r.t >= prev.t:
+            self._latest[r.channel] = r
+
+    def add_waveform(self, b: WaveformBlock) -> None:
+        capacity = max(1, int(b.fs * self._waveform_seconds))
+        t = b.t0 + np.arange(b.n) / b.fs
+        self._buffer(b.source, b.channel, capacity).extend(t, b.samples.astype(float, copy=False))
+
+    def series(self, channel: str) -> list[tuple[str, TimeSeriesBuffer]]:
+        """Buffers of one channel, one per source that has sent it."""
+        with self._lock:
+            return [(src, buf) for (src, ch), buf in self._series.items() if ch == channel]
+
+    def latest(self, channel: str) -> Reading | None:
+        return self._latest.get(channel)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._series.clear()
+            self._latest.clear()
+
+
+_STOP = object()
+
+
+class Core:
+    """Implements ``DriverSink`` for the drivers and owns the session lifecycle."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        recorder: RecordingSink | None = None,
+        store: LiveStore | None = None,
+    ) -> None:
+        self.clock = clock
+        self.store = store or LiveStore()
+        self.ui_events: queue.SimpleQueue[UiEvent] = queue.SimpleQueue()
+        self._recorder = recorder
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._devices: dict[str, DeviceView] = {}
+        self._devices_lock = threading.Lock()
+        self._session: Session | None = None
+        self._thread: threading.Thread | None = None
+        self.readings_ingested = 0
+
+    # ---- DriverSink (any thread; only queues) -------------------------------------------------
+    def register_device(self, info: DeviceInfo) -> None:
+        self._inbox.put(info)
+
+    def put_readings(self, readings: list[Reading]) -> None:
+        if readings:
+            self._inbox.put(readings)
+
+    def put_waveform(self, block: WaveformBlock) -> None:
+        self._inbox.put(block)
+
+    def put_status(self, status: DeviceStatus) -> None:
+        self._inbox.put(status)
+
+    # ---- NoticeSink ---------------------------------------------------------------------------
+    def post_notice(self, notice: TechnicalNotice) -> None:
+        """Show a technical condition (from the recorder, the app, ...) and record it."""
+        self._inbox.put(notice)
+
+    # ---- session lifecycle (GUI thread; recorder commits before these return) -----------------
+    @property
+    def session(self) -> Session | None:
+        return self._session
+
+    def start_session(self, session: Session) -> SessionInfo:
+        if self._session is not None and self._session.info.ended is None:
+            raise ValueError("a session is already running; end it before starting another")
+        self.store.clear()
+        if self._recorder is not None:
+            session.assign_id(self._recorder.begin_session(session.info))
+        self._session = session
+        info = session.info
+        self._record_event(SessionEvent(EventKind.SESSION_STARTED, info.started, "app", _session_data(info)))
+        with self._devices_lock:
+            devices = [d.info for d in self._devices.values()]
+        for dev in devices:
+            self._register_with_recorder(dev)
+        return info
+
+    def mark_dose(self, t: float | None = None, user: str = "") -> SessionInfo:
+        session = self._require_session()
+        info = session.mark_dose(self.clock.now() if t is None else t)
+        if self._recorder is not None and info.session_id is not None:
+            self._recorder.update_session(info)
+        self._record_event(SessionEvent(EventKind.DOSE_GIVEN, info.t0 or 0.0, f"user:{user or info.clinician}", {"sets_t0": True}))
+        return info
+
+    def end_session(self, reason: str = "ended", user: str = "") -> SessionInfo:
+        session = self._require_session()
+        info = session.end(self.clock.now(), reason)
+        self._record_event(SessionEvent(EventKind.SESSION_ENDED, info.ended or 0.0, f"user:{user or info.clinician}", {"reason": reason}))
+        if self._recorder is not None and info.session_id is not None:
+            self._recorder.update_session(info)
+        return info
+
+    def _require_session(self) -> Session:
+        if self._session is None:
+            raise ValueError("no session is running: start a new session first")
+        return self._session
+
+    def _active_session_id(self) -> int | None:
+        s = self._session
+        if s is None:
+            return None
+        info = s.info
+        return info.session_id if info.ended is None else None
+
+    def _record_event(self, event: SessionEvent, to_ui: bool = True) -> None:
+        """Show the event and record it: session milestones commit at once, the rest in the batch."""
+        if to_ui:
+            self.ui_events.put(event)
+        s = self._session
+        if self._recorder is None or s is None or s.info.session_id is None:
+            return
+        if s.info.ended is not None and event.kind is not EventKind.SESSION_ENDED:
+            return
+        if event.kind in (EventKind.DEVICE_STATUS, EventKind.TECHNICAL_NOTICE):
+            self._recorder.submit_event(s.info.session_id, event)
+        else:
+            self._recorder.add_event(s.info.session_id, event)
+
+    def _register_with_recorder(self, info: DeviceInfo) -> None:
+        sid = self._active_session_id()
+        if self._recorder is not None and sid is not None:
+            self._recorder.register_device(sid, info)
+
+    # ---- devices ------------------------------------------------------------------------------
+    def devices(self) -> list[DeviceView]:
+        """Copies of every device's state, for the status line."""
+        with self._devices_lock:
+            return [DeviceView(d.info, d.state, d.detail, d.last_data_t, d.last_data_real) for d in self._devices.values()]
+
+    # ---- the core thread ----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("core already started")
+        self._thread = threading.Thread(target=self._run, name="core", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Process everything already delivered, then stop the thread."""
+        if self._thread is None:
+            return
+        self._inbox.put(_STOP)
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.error("core thread did not stop within %.1f s", timeout_s)
+        self._thread = None
+
+    def process_pending(self) -> None:
+        """Handle everything queued so far on the calling thread (tests without the core thread)."""
+        self._drain(block=False)
+
+    def _run(self) -> None:
+        next_watch = time.monotonic()
+        while True:
+            if not self._drain(block=True):
+                return
+            if time.monotonic() >= next_watch:
+                self._watch_links()
+                next_watch = time.monotonic() + 0.25
+
+    def _drain(self, block: bool) -> bool:
+        """Process one batch from the inbox; False once the stop marker is reached."""
+        readings: list[Reading] = []
+        try:
+            item = self._inbox.get(timeout=0.1) if block else self._inbox.get_nowait()
+        except queue.Empty:
+            return True
+        keep_going = True
+        for _ in range(10_000):
+            if item is _STOP:
+                keep_going = False
+                break
+            if isinstance(item, list):
+                readings.extend(item)
+            else:
+                self._handle(item)
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+        if readings:
+            self._ingest(readings)
+        if not block and keep_going and not self._inbox.empty():
+            return self._drain(block=False)
+        return keep_going
+
+    def _ingest(self, readings: list[Reading]) -> None:
+        store = self.store
+        seen: dict[str, float] = {}
+        for r in readings:
+            store.add_reading(r)
+            seen[r.source] = max(seen.get(r.source, r.t), r.t)
+        self.readings_ingested += len(readings)
+        for source, t in seen.items():
+            self._saw_data(source, t)
+        sid = self._active_session_id()
+        if self._recorder is not None and sid is not None:
+            self._recorder.submit_readings(sid, readings)
+
+    def _handle(self, item: object) -> None:
+        if isinstance(item, WaveformBlock):
+            self.store.add_waveform(item)
+            self._saw_data(item.source, item.t_end)
+            sid = self._active_session_id()
+            if self._recorder is not None and sid is not None:
+                self._recorder.submit_waveform(sid, item)
+        elif isinstance(item, DeviceStatus):
+            self._on_status(item)
+        elif isinstance(item, DeviceInfo):
+            with self._devices_lock:
+                self._devices[item.source] = DeviceView(item)
+            self._register_with_recorder(item)
+        elif isinstance(item, TechnicalNotice):
+            self._notice(item)
+        else:
+            raise TypeError(f"core received an unknown item {item!r}")
+
+    def _saw_data(self, source: str, t: float) -> None:
+        with self._devices_lock:
+            dev = self._devices.get(source)
+            if dev is None:  # a driver that did not register: still shown, with defaults
+                dev = self._devices[source] = DeviceView(DeviceInfo(source, source, "unknown", 30.0))
+            dev.last_data_t = t if dev.last_data_t is None else max(dev.last_data_t, t)
+            dev.last_data_real = time.monotonic()
+            revived = dev.state in (LinkState.NO_DATA, LinkState.CONNECTING)
+        if revived:
+            self._on_status(DeviceStatus(source, LinkState.STREAMING, self.clock.now()))
+
+    def _on_status(self, status: DeviceStatus) -> None:
+        with self._devices_lock:
+            dev = self._devices.get(status.source)
+            if dev is None:
+                dev = self._devices[status.source] = DeviceView(DeviceInfo(status.source, status.source, "unknown", 30.0))
+            if dev.state is status.state and dev.detail == status.detail:
+                return
+            dev.state, dev.detail = status.state, status.detail
+            if status.state is LinkState.STREAMING:
+                dev.last_data_real = time.monotonic()
+            label = dev.info.label
+        self.ui_events.put(status)
+        data = {"state": status.state.value, "detail": status.detail}
+        self._record_event(SessionEvent(EventKind.DEVICE_STATUS, status.t, status.source, data), to_ui=False)
+        key = f"device:{status.source}"
+        if status.state in (LinkState.LOST, LinkState.NO_DATA):
+            what = "lost" if status.state is LinkState.LOST else "sends no data"
+            hint = "check the cable / probe; the monitor keeps retrying"
+            text = f"{label} {what}" + (f": {status.detail}" if status.detail else "") + f" — {hint}"
+            self._notice(TechnicalNotice(key, text, NoticeLevel.CRITICAL, status.t))
+        elif status.state is LinkState.STREAMING:
+            self._notice(TechnicalNotice(key, f"{label} streaming", NoticeLevel.INFO, status.t, active=False))
+
+    def _notice(self, notice: TechnicalNotice) -> None:
+        self.ui_events.put(notice)
+        data = {"key": notice.key, "message": notice.message, "level": notice.level.name, "active": notice.active}
+        self._record_event(SessionEvent(EventKind.TECHNICAL_NOTICE, notice.t, "app", data), to_ui=False)
+
+    def _watch_links(self) -> None:
+        now, real = self.clock.now(), time.monotonic()
+        silent: list[tuple[str, float]] = []
+        with self._devices_lock:
+            for dev in self._devices.values():
+                if dev.state is not LinkState.STREAMING or dev.last_data_t is None:
+                    continue
+                gap = now - dev.last_data_t
+                if gap > dev.info.stale_after_s and real - dev.last_data_real > MIN_REAL_SILENCE_S:
+                    silent.append((dev.info.source, gap))
+        for source, gap in silent:
+            self._on_status(DeviceStatus(source, LinkState.NO_DATA, now, f"no data for {gap:.0f} s"))
+
+
+def _session_data(info: SessionInfo) -> dict[str, object]:
+    return {"patient_id": info.patient_id, "protocol": info.protocol.value, "clinician": info.clinician}

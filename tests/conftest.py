@@ -1,0 +1,45 @@
+"""Test-wide rules: Qt runs offscreen, no test leaves a thread behind, tests needing Qt are marked."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt; CI may override
+
+import threading
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker("gui")
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    before = set(threading.enumerate())
+    yield
+    deadline = threading.Event()
+    for _ in range(20):  # give stopping threads a moment to finish joining
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not left:
+            break
+        deadline.wait(0.05)
+    assert not left, f"test left threads running: {[t.name for t in left]}"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    """A temporary file SQLite database (the writer is another thread, so never :memory:)."""
+    return f"sqlite:///{tmp_path / 'session.db'}"
