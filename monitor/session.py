@@ -64,6 +64,7 @@ class SessionInfo:
     ended: float | None = None
     session_id: int | None = None  # assigned by the recording
     end_reason: str | None = None  # "ended", "interrupted", ...
+    speed: float = 1.0  # session seconds per real second: > 1 only for simulated or replayed sessions
 
     @property
     def state(self) -> SessionState:

@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup bench screenshot clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+run: setup
+	scripts/run-demo.sh
+
+test: setup
+	scripts/install-system-deps.sh --with-postgres
+	scripts/run-tests.sh
+
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m bench
+
+screenshot: setup
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor --demo ketamine-typical --speed 60 --minutes 45 \
+	  --db sqlite:///out/screenshot.db --screenshot docs/dashboard.png
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,137 @@
+"""The command line: ``session-monitor`` (the dashboard) and ``session-monitor export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from monitor.errors import KnownError
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY_MESSAGE = (
+    "session-monitor: no display found (DISPLAY / WAYLAND_DISPLAY unset). Run it on a desktop, or headless with "
+    "QT_QPA_PLATFORM=offscreen session-monitor … (e.g. with --minutes and --screenshot), or under xvfb-run -a session-monitor …"
+)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def _speed(text: str) -> float:
+    value = _positive_float(text)
+    if not 1 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"speed {text} is outside 1-600 (1 = real time)")
+    return value
+
+
+def run_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="session-monitor",
+        description="Bedside vital-signs monitor for ketamine / esketamine dosing sessions. "
+        "Also: 'session-monitor export --help'.",
+    )
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically")
+    src.add_argument("--replay", metavar="RECORD", help="start a session replaying a PhysioNet WFDB record (path without extension)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="N", help="session time runs N times faster than real time (1-600; simulated and replayed sessions only)")
+    p.add_argument("--minutes", type=_positive_float, metavar="M", help="stop after M minutes of session time and exit 0")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
+    p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot of the main window when the program stops")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the simulated devices (default 1)")
+    p.add_argument("--patient", metavar="PSEUDONYM", help="patient pseudonym for the --demo / --replay session")
+    p.add_argument("--clinician", default=None, help="clinician name for the --demo / --replay session")
+    p.add_argument("--protocol", default="spravato", help="dosing protocol of the --demo / --replay session: spravato, ketamine_iv, ketamine_im, ketamine_sl")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    return p
+
+
+def export_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="session-monitor export", description="Write a recorded session to stdout (or --output).")
+    p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
+    p.add_argument("--session", default="latest", metavar="ID|latest", help="session id, or 'latest' (default)")
+    p.add_argument("--format", choices=["json"], default="json", help="export format")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    return p
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def export_main(argv: list[str]) -> int:
+    args = export_parser().parse_args(argv)
+    from recordings.database import open_database
+    from recordings.export import export_session
+
+    ref: int | str = int(args.session) if args.session.isdigit() else args.session
+    if isinstance(ref, str) and ref != "latest":
+        print(f"session-monitor export: --session must be a number or 'latest', not {args.session!r}", file=sys.stderr)
+        return 2
+    db = open_database(args.db)
+    try:
+        doc = export_session(db, ref)
+    finally:
+        db.close()
+    text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
+    if args.output:
+        out = Path(args.output)
+        tmp = out.with_name(out.name + ".part")
+        try:
+            tmp.write_text(text + "\n", encoding="utf-8")
+            tmp.replace(out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            print(f"session-monitor export: cannot write {out}: {exc.strerror or exc}; choose another --output", file=sys.stderr)
+            return 1
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["export"]:
+            _configure_logging(False)
+            return export_main(argv[1:])
+        args = run_parser().parse_args(argv)
+        _configure_logging(args.verbose)
+        if not _has_display():
+            print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+            return 2
+        from app.bedside import run_bedside
+
+        return run_bedside(args)
+    except KnownError as exc:
+        print(f"session-monitor: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
