@@ -82,10 +82,13 @@ def _run_qt(
     from ui.core_adapter import CoreAdapter
     from ui.main_window import MainWindow
 
+    from app import qt_logging
+
+    qt_logging.install()
     clock, core = pipeline.clock, pipeline.core
     qt = QApplication.instance() or QApplication(sys.argv[:1])
     qt.setApplicationName("Session Monitor")
-    adapter = CoreAdapter(core, clock)
+    adapter = CoreAdapter.for_core(core)
     window = MainWindow(core, clock, adapter)
     window.show()
 

@@ -1,0 +1,30 @@
+"""Qt's own warnings go to Python logging (and so to the log file), not loose onto stderr."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+
+log = logging.getLogger("qt")
+
+#: Known harmless noise: the offscreen platform cannot resize windows to their size hints.
+_IGNORED = ("This plugin does not support propagateSizeHints()",)
+
+_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if message in _IGNORED:
+        return
+    log.log(_LEVELS.get(kind, logging.WARNING), "%s (%s)", message, context.category or "qt")
+
+
+def install() -> None:
+    qInstallMessageHandler(_handler)

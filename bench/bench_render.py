@@ -1,0 +1,212 @@
+"""Render speed of the live dashboard against bare pyqtgraph, headless.
+
+Fills a Core's LiveStore with a whole 4-hour session (hr, pr, spo2, rr, abp_sys, abp_dia at 1 Hz,
+NIBP every 5 min, a 75 Hz pleth of which the store keeps its last 60 s), shows the MainWindow at
+1280x800 with the "whole session" trend window, and times ``adapter.tick()`` + a real render while
+one new second of data is appended per frame.
+
+Render = ``QWidget.grab()``: it paints the whole widget tree synchronously into a pixmap (every
+label, axis, curve and marker), so the time is the real paint cost, not an update request that the
+offscreen platform might coalesce. ``--method repaint`` uses ``repaint()`` + ``processEvents()``
+instead.
+
+Reference = bare pyqtgraph in the same run, interleaved frame by frame with the dashboard: one
+GraphicsLayoutWidget of the same size with the same number of PlotItems, one plain PlotDataItem per
+buffer the dashboard draws (default options: no clip-to-view, no downsampling), fed the same
+snapshots with setData every frame and rendered the same way.
+
+Run:  python -m bench.bench_render [--frames 100] [--hours 4] [--method grab|repaint]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pyqtgraph as pg  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from monitor.clock import FakeClock  # noqa: E402
+from monitor.core import Core  # noqa: E402
+from monitor.ports import DeviceInfo  # noqa: E402
+from monitor.readings import Reading, WaveformBlock  # noqa: E402
+from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
+from ui.core_adapter import CoreAdapter  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+from ui.trend_panel import ROWS, TrendWindow  # noqa: E402
+
+T_START = 1_800_000_000.0
+FS_PLETH = 75.0
+TREND_CHANNELS = ("hr", "pr", "spo2", "rr", "abp_sys", "abp_dia")
+NIBP_EVERY_S = 300
+TARGET_RATIO = 1.5
+TARGET_MS = 16.0
+
+
+class Feed:
+    """Plausible vitals for second ``i`` of the session, always the same (seeded)."""
+
+    def __init__(self) -> None:
+        self._rng = np.random.default_rng(7)
+        self._phase = 0.0
+
+    def second(self, i: int, t: float) -> tuple[list[Reading], WaveformBlock]:
+        rng = self._rng
+        base = {"hr": 76.0, "pr": 76.0, "spo2": 97.0, "rr": 14.0, "abp_sys": 125.0, "abp_dia": 78.0}
+        out = [
+            Reading("sim:monitor" if ch != "pr" else "sim:oximeter", ch, t, v + rng.normal(0, 1.5))
+            for ch, v in base.items()
+        ]
+        if i % NIBP_EVERY_S == 0:
+            s, d = 128 + rng.normal(0, 4), 80 + rng.normal(0, 3)
+            out += [
+                Reading("sim:nibp", "nibp_sys", t, s),
+                Reading("sim:nibp", "nibp_dia", t, d),
+                Reading("sim:nibp", "nibp_map", t, (s + 2 * d) / 3),
+            ]
+        n = int(FS_PLETH)
+        ph = self._phase + 2 * np.pi * 1.25 * np.arange(n) / FS_PLETH
+        self._phase = float(ph[-1] + 2 * np.pi * 1.25 / FS_PLETH)
+        pleth = 0.5 + 0.35 * np.sin(ph) ** 3
+        return out, WaveformBlock("sim:oximeter", "pleth", t, FS_PLETH, pleth)
+
+
+def fill(core: Core, clock: FakeClock, feed: Feed, seconds: int) -> None:
+    """A whole session into the store, in bulk; only the last 60 s of pleth (what the store keeps)."""
+    batch: list[Reading] = []
+    for i in range(seconds):
+        t = T_START + i
+        readings, block = feed.second(i, t)
+        batch.extend(readings)
+        if i >= seconds - 60:
+            core.put_waveform(block)
+        if len(batch) > 20_000:
+            core.put_readings(batch)
+            core.process_pending()
+            batch = []
+    core.put_readings(batch)
+    core.process_pending()
+    clock.set(T_START + seconds)
+
+
+class BarePlots:
+    """The reference: same PlotItems count, plain curves, same data, setData every frame."""
+
+    def __init__(self, core: Core, width: int, height: int) -> None:
+        self._core = core
+        self.widget = pg.GraphicsLayoutWidget()
+        self.widget.resize(width, height)
+        self._curves: list[tuple[str, str, pg.PlotDataItem]] = []
+        plots = [self.widget.addPlot(row=i, col=0) for i in range(len(ROWS) + 1)]  # trend rows + pleth
+        for plot, spec in zip(plots, ROWS, strict=False):
+            channels = spec.lines + (("nibp_sys", "nibp_dia", "nibp_map") if spec.nibp else ())
+            for ch in channels:
+                for src, _ in core.store.series(ch):
+                    self._curves.append((ch, src, plot.plot(pen=pg.mkPen("y", width=1))))
+        for src, _ in core.store.series("pleth"):
+            self._curves.append(("pleth", src, plots[-1].plot(pen=pg.mkPen("c", width=1))))
+
+    def frame(self, now: float) -> None:
+        for ch, src, curve in self._curves:
+            buf = dict(self._core.store.series(ch))[src]
+            t, v = buf.snapshot(since=now - 6.0 if ch == "pleth" else None)
+            curve.setData((t - now) / 60.0, v)
+
+
+def render(widget: QWidget, app: QApplication, method: str) -> None:
+    if method == "grab":
+        widget.grab()
+    else:
+        widget.repaint()
+        app.processEvents()
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--hours", type=float, default=4.0)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument("--method", choices=("grab", "repaint"), default="grab")
+    parser.add_argument("--screenshot", default="", help="also save the dashboard's last frame as PNG")
+    args = parser.parse_args(argv)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    clock = FakeClock(T_START)
+    core = Core(clock)
+    core.start_session(Session(SessionInfo("BENCH-01", DosingProtocol.KETAMINE_IV, "bench", started=T_START)))
+    for source, label in (("sim:monitor", "Patient monitor"), ("sim:oximeter", "Pulse oximeter"), ("sim:nibp", "NIBP cuff")):
+        core.register_device(DeviceInfo(source, label, "sim", 600.0))
+    feed = Feed()
+    seconds = int(args.hours * 3600)
+    t_fill = time.perf_counter()
+    fill(core, clock, feed, seconds)
+    core.mark_dose(T_START + 15 * 60)
+    fill_s = time.perf_counter() - t_fill
+
+    adapter = CoreAdapter.for_core(core)  # timer never started: frames are driven here
+    window = MainWindow(core, clock, adapter)
+    window.resize(args.width, args.height)
+    window.set_trend_window(TrendWindow.SESSION)
+    window.show()
+    bare = BarePlots(core, args.width, args.height)
+    bare.widget.show()
+    for _ in range(5):  # warm-up: first layouts, font caches, the waveform panel appearing
+        adapter.tick()
+        render(window, app, args.method)
+        bare.frame(clock.now())
+        render(bare.widget, app, args.method)
+    app.processEvents()
+
+    dash_ms: list[float] = []
+    bare_ms: list[float] = []
+    i = seconds
+    for _ in range(args.frames):
+        readings, block = feed.second(i, T_START + i)
+        core.put_readings(readings)
+        core.put_waveform(block)
+        core.process_pending()
+        i += 1
+        clock.set(T_START + i)
+        t = time.perf_counter()
+        adapter.tick()
+        render(window, app, args.method)
+        dash_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        bare.frame(clock.now())
+        render(bare.widget, app, args.method)
+        bare_ms.append((time.perf_counter() - t) * 1000)
+
+    if args.screenshot:
+        window.save_screenshot(args.screenshot)
+    d_med, b_med = statistics.median(dash_ms), statistics.median(bare_ms)
+    ratio = d_med / b_med
+    met = ratio <= TARGET_RATIO and d_med <= TARGET_MS
+    points = sum(len(buf) for ch in TREND_CHANNELS for _, buf in core.store.series(ch))
+    print(
+        f"setup: {args.hours:g} h session ({points} trend points, {adapter.frames} frames), "
+        f"{args.width}x{args.height}, render = {args.method}, filled in {fill_s:.1f} s"
+    )
+    print(
+        f"render: dashboard median {d_med:.1f} ms, bare pyqtgraph {b_med:.1f} ms, ratio {ratio:.2f} "
+        f"(target <= {TARGET_RATIO}x and <= {TARGET_MS:g} ms): {'MET' if met else 'NOT MET'}"
+    )
+    print(f"p90: dashboard {pct(dash_ms, 90):.1f} ms, bare pyqtgraph {pct(bare_ms, 90):.1f} ms")
+    window.close()
+    bare.widget.close()
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
