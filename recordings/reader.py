@@ -1,0 +1,257 @@
+"""Reading recordings back: sessions, devices, readings, waveforms and events as frozen dataclasses.
+
+ORM rows never leave ``recordings/``: every query selects plain columns and converts them to the
+value types of ``monitor`` (``Reading``, ``WaveformBlock``, ``SessionEvent``) or to the records below.
+Each call is one short read transaction, so a reader never holds up the recorder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from monitor.errors import StorageError
+from monitor.events import EventKind, SessionEvent
+from monitor.ports import DeviceInfo
+from monitor.readings import Flag, Quality, Reading, WaveformBlock
+from monitor.session import DosingProtocol, SessionInfo
+from recordings.database import Database, failure_reason
+from recordings.models import devices_table, events_table, readings_table, sessions_table, waveform_chunks_table
+
+LATEST = "latest"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A recorded session as stored (``ended is None`` if it is running or was interrupted)."""
+
+    id: int
+    patient_id: str
+    protocol: DosingProtocol
+    clinician: str
+    started: float
+    t0: float | None
+    ended: float | None
+    end_reason: str | None
+    speed: float  # 1.0 = real time; > 1 for a simulated session run faster
+    app_version: str
+    created: float
+
+    def info(self) -> SessionInfo:
+        return SessionInfo(
+            self.patient_id,
+            self.protocol,
+            self.clinician,
+            self.started,
+            self.t0,
+            self.ended,
+            self.id,
+            self.end_reason,
+            self.speed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    id: int
+    source: str
+    label: str
+    kind: str
+    stale_after_s: float
+
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(self.source, self.label, self.kind, self.stale_after_s)
+
+
+class RecordingReader:
+    """Read-only access to the recordings of one database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def db_name(self) -> str:
+        return self._db.name
+
+    def list_sessions(self, limit: int | None = None) -> list[SessionRecord]:
+        """Sessions, newest first."""
+        stmt = _session_select().order_by(sessions_table.c.id.desc()).limit(limit)
+        with self._read() as s:
+            return [_session_record(row) for row in s.execute(stmt)]
+
+    def session(self, ref: int | str) -> SessionRecord:
+        """The session ``ref`` names: an id (int or digits) or ``"latest"``; ``StorageError`` if absent."""
+        session_id = _parse_ref(ref)
+        c = sessions_table.c
+        stmt = (
+            _session_select().order_by(c.id.desc()).limit(1)
+            if session_id is None
+            else _session_select().where(c.id == session_id)
+        )
+        with self._read() as s:
+            row = s.execute(stmt).first()
+            if row is not None:
+                return _session_record(row)
+            lo, hi = s.execute(select(func.min(c.id), func.max(c.id))).one()
+        if session_id is None:
+            raise StorageError(
+                f"no sessions recorded in {self._db.name} yet; record one first, or pass --db URL of another database"
+            )
+        known = f"it has sessions {lo}-{hi}" if lo is not None else "it has no sessions"
+        raise StorageError(
+            f"no session {session_id} in {self._db.name} ({known}); `session-monitor export --db URL --session latest` "
+            "exports the newest"
+        )
+
+    def devices(self, session_id: int) -> list[DeviceRecord]:
+        d = devices_table.c
+        stmt = select(d.id, d.source, d.label, d.kind, d.stale_after_s).where(d.session_id == session_id).order_by(d.id)
+        with self._read() as s:
+            return [DeviceRecord(int(r.id), r.source, r.label, r.kind, float(r.stale_after_s)) for r in s.execute(stmt)]
+
+    def readings(
+        self,
+        session_id: int,
+        channels: Iterable[str] | None = None,
+        t_from: float | None = None,
+        t_to: float | None = None,
+    ) -> list[Reading]:
+        """Numeric readings in time order; NULL values come back as NaN (``Reading`` convention)."""
+        r, d = readings_table.c, devices_table.c
+        stmt = (
+            select(d.source, r.channel, r.t_utc, r.value, r.quality, r.flags, r.device_t)
+            .join_from(readings_table, devices_table, r.device_id == d.id)
+            .where(r.session_id == session_id)
+            .order_by(r.t_utc, r.id)
+        )
+        stmt = _filtered(stmt, r.channel, r.t_utc, channels, t_from, t_to)
+        with self._read() as s:
+            rows = s.execute(stmt).all()
+        return [
+            Reading(
+                row.source,
+                row.channel,
+                row.t_utc,
+                math.nan if row.value is None else row.value,
+                Quality(row.quality),
+                Flag(row.flags),
+                row.device_t,
+            )
+            for row in rows
+        ]
+
+    def waveforms(
+        self,
+        session_id: int,
+        channels: Iterable[str] | None = None,
+        t_from: float | None = None,
+        t_to: float | None = None,
+    ) -> list[WaveformBlock]:
+        """Waveform chunks in time order (``t_from``/``t_to`` select chunks by their start time)."""
+        w, d = waveform_chunks_table.c, devices_table.c
+        stmt = (
+            select(d.source, w.channel, w.t0_utc, w.fs, w.n, w.dtype, w.data)
+            .join_from(waveform_chunks_table, devices_table, w.device_id == d.id)
+            .where(w.session_id == session_id)
+            .order_by(w.t0_utc, w.id)
+        )
+        stmt = _filtered(stmt, w.channel, w.t0_utc, channels, t_from, t_to)
+        with self._read() as s:
+            rows = s.execute(stmt).all()
+        return [
+            WaveformBlock(
+                row.source, row.channel, row.t0_utc, row.fs, np.frombuffer(row.data, dtype=row.dtype, count=row.n).astype(float)
+            )
+            for row in rows
+        ]
+
+    def events(self, session_id: int) -> list[SessionEvent]:
+        e = events_table.c
+        stmt = select(e.kind, e.t_utc, e.source, e.data).where(e.session_id == session_id).order_by(e.t_utc, e.id)
+        with self._read() as s:
+            rows = s.execute(stmt).all()
+        return [SessionEvent(EventKind(row.kind), row.t_utc, row.source, json.loads(row.data)) for row in rows]
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """One short read transaction; database trouble becomes a StorageError naming the database."""
+        try:
+            with self._db.sessions() as s:
+                yield s
+        except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+            raise StorageError(f"Could not read {self._db.name}: {failure_reason(exc)}: check the database and retry") from exc
+        except sa_exc.DatabaseError as exc:
+            if type(exc) is not sa_exc.DatabaseError:
+                raise
+            raise StorageError(f"Could not read {self._db.name}: {failure_reason(exc)}: restore the backup") from exc
+
+
+def _parse_ref(ref: int | str) -> int | None:
+    """An id, or None for "latest"."""
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        return ref
+    text = str(ref).strip().lower()
+    if text == LATEST:
+        return None
+    if text.isdigit():
+        return int(text)
+    raise StorageError(f"{ref!r} does not name a session: use a session number or 'latest'")
+
+
+def _session_select() -> Select[Any]:
+    c = sessions_table.c
+    return select(
+        c.id,
+        c.patient_id,
+        c.protocol,
+        c.clinician,
+        c.started_utc,
+        c.t0_utc,
+        c.ended_utc,
+        c.end_reason,
+        c.speed,
+        c.app_version,
+        c.created_utc,
+    )
+
+
+def _session_record(r: Row[Any]) -> SessionRecord:
+    return SessionRecord(
+        id=int(r.id),
+        patient_id=r.patient_id,
+        protocol=DosingProtocol(r.protocol),
+        clinician=r.clinician,
+        started=r.started_utc,
+        t0=r.t0_utc,
+        ended=r.ended_utc,
+        end_reason=r.end_reason,
+        speed=r.speed,
+        app_version=r.app_version,
+        created=r.created_utc,
+    )
+
+
+def _filtered(
+    stmt: Select[Any],
+    channel_col: ColumnElement[Any],
+    t_col: ColumnElement[Any],
+    channels: Iterable[str] | None,
+    t_from: float | None,
+    t_to: float | None,
+) -> Select[Any]:
+    if channels is not None:
+        stmt = stmt.where(channel_col.in_(list(channels)))
+    if t_from is not None:
+        stmt = stmt.where(t_col >= t_from)
+    if t_to is not None:
+        stmt = stmt.where(t_col < t_to)
+    return stmt
