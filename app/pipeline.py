@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APP_VERSION = "0.1.0"
-
 
 class _NoticeRelay:
     """Lets the recorder post notices to the core, which is built after it."""
@@ -42,7 +40,7 @@ class Pipeline:
         self.clock = clock
         self.db: Database = open_database(db_url)  # StorageError before anything is started
         relay = _NoticeRelay()
-        self.recorder: Recorder = Recorder(self.db, notices=relay, app_version=APP_VERSION)
+        self.recorder: Recorder = Recorder(self.db, notices=relay)
         self.core = Core(clock, self.recorder)
         relay.target = self.core
         self._drivers: list[Driver] = []

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,3 +104,32 @@ def test_export_of_a_missing_session_says_so(tmp_path):
     db = f"sqlite:///{tmp_path / 'empty.db'}"
     p = run("export", "--db", db, "--session", "42")
     assert p.returncode == 1 and "42" in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.slow
+def test_replay_of_a_real_record_keeps_its_gaps_as_gaps(tmp_path, shared_data):
+    from devices.replay import wfdb  # imported the way the app imports it
+
+    record = shared_data / "mimic2wdb-s25047" / "s25047-2704-05-04-10-44n"
+    raw = wfdb.rdrecord(str(record))
+    hr_raw = raw.p_signal[:, raw.sig_name.index("HR")]
+    sys_raw = raw.p_signal[:, raw.sig_name.index("NBPSys")]
+
+    db = f"sqlite:///{tmp_path / 'replay.db'}"
+    p = run("--replay", str(record), "--speed", "600", "--minutes", str(raw.sig_len + 1), "--db", db)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(run("export", "--db", db).stdout)
+    assert doc["session"]["patient_id"].startswith("REPLAY-")
+
+    hr = [r for r in doc["readings"] if r["channel"] == "hr"]
+    assert len(hr) == raw.sig_len
+    t_first = hr[0]["t"]
+    for r in hr:
+        minute = round((r["t"] - t_first) / 60)
+        if hr_raw[minute] == 0:  # MIMIC's "no value"
+            assert r["value"] is None and r["quality"] == "INVALID", minute
+        else:
+            assert r["value"] == pytest.approx(hr_raw[minute]), minute
+    assert any(v == 0 for v in hr_raw), "the record has HR gaps to check"
+    cuff = [r for r in doc["readings"] if r["channel"] == "nibp_sys"]
+    assert len(cuff) == int(np.sum(~np.isnan(sys_raw)))  # one reading per cuff measurement, none in between

@@ -71,3 +71,34 @@ def test_sigkill_loses_at_most_about_a_second(tmp_path):
         db.close()
     assert doc["session"]["ended"] is None and doc["session"]["end_reason"] == "interrupted"
     assert len(doc["readings"]) > 0
+
+
+def test_sigterm_shuts_down_cleanly_and_ends_the_session(tmp_path):
+    db_path = tmp_path / "terminated.db"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "--demo", "baseline", "--speed", "10", "--db", f"sqlite:///{db_path}"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _newest_sample_time(db_path) is None:
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "nothing recorded within 60 s"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    db = open_database(f"sqlite:///{db_path}")
+    try:
+        doc = export_session(db, "latest")
+    finally:
+        db.close()
+    assert doc["session"]["ended"] is not None and doc["session"]["end_reason"] == "program closed"
+    assert doc["events"][-1]["kind"] == "session_ended"
+    states = [e["data"]["state"] for e in doc["events"] if e["kind"] == "device_status"]
+    assert "stopped" in states
