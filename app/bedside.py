@@ -13,6 +13,7 @@ from typing import Any
 
 from monitor.clock import SessionClock
 from monitor.errors import ConfigError
+from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.ports import Driver
 from monitor.session import DosingProtocol, Session, SessionInfo
 
@@ -76,81 +77,113 @@ def _run_qt(
     protocol: DosingProtocol,
     crash: CrashHandler,
 ) -> int:
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from ui.core_adapter import CoreAdapter
-    from ui.main_window import MainWindow
+    from PySide6.QtWidgets import QApplication
 
     from app import qt_logging
 
     qt_logging.install()
-    clock, core = pipeline.clock, pipeline.core
     qt = QApplication.instance() or QApplication(sys.argv[:1])
     qt.setApplicationName("Session Monitor")
-    adapter = CoreAdapter.for_core(core)
-    window = MainWindow(core, clock, adapter)
-    window.show()
-
+    controller = _Controller(args, pipeline, scenario, crash)
     if args.demo or args.replay:
+        controller.start_session(protocol)
+    for driver in drivers:
+        pipeline.add_driver(driver)
+    return controller.run()
+
+
+class _Controller:
+    """The bedside program's GUI-thread control: one 100 ms timer watches for a crash, a signal,
+    the demo's automatic dose and the end of ``--minutes``; it takes the screenshot while the
+    window is still up (Qt 6 closes windows on quit)."""
+
+    def __init__(self, args: argparse.Namespace, pipeline: Pipeline, scenario: Any, crash: CrashHandler) -> None:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        from ui.core_adapter import CoreAdapter
+        from ui.main_window import MainWindow
+
+        self._args, self._pipeline, self._crash = args, pipeline, crash
+        self._clock, self._core = pipeline.clock, pipeline.core
+        self._qt = QApplication.instance()
+        self._dose_after_s: float | None = scenario.demo.dose_after_s if scenario is not None else None
+        self._exit = 0
+        self._signal: int | None = None
+        self._screenshot_taken = False
+        self.adapter = CoreAdapter.for_core(self._core)
+        self.window = MainWindow(self._core, self._clock, self.adapter)
+        self.window.show()
+        self._timer = QTimer()
+        self._timer.setInterval(CONTROL_INTERVAL_MS)
+        self._timer.timeout.connect(self._control)
+        if crash.previous_crash is not None:
+            text = f"The previous run ended with an internal error; report: {crash.previous_crash}"
+            self._core.post_notice(TechnicalNotice("app.previous-crash", text, NoticeLevel.WARNING, self._clock.now()))
+
+    def start_session(self, protocol: DosingProtocol) -> None:
+        args = self._args
         name = Path(args.replay).name if args.replay else args.demo
         patient = args.patient or ("SIM-" if args.demo else "REPLAY-") + "".join(ch for ch in name if ch.isalnum())[:24]
         clinician = args.clinician or ("Demo nurse" if args.demo else "Tester")
-        session = Session(SessionInfo(patient, protocol, clinician, clock.now(), speed=clock.speed))
-        window.start_session(session)
-    for driver in drivers:
-        pipeline.add_driver(driver)
-    adapter.start()
+        info = SessionInfo(patient, protocol, clinician, self._clock.now(), speed=self._clock.speed)
+        self.window.start_session(Session(info))
 
-    state = {"exit": 0, "signal": None}
-    dose_after_s = getattr(getattr(scenario, "demo", None), "dose_after_s", None)
+    def run(self) -> int:
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        self.adapter.start()
+        self._timer.start()
+        try:
+            self._qt.exec()
+        finally:
+            self._timer.stop()
+            self.adapter.stop()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        self._pipeline.stop_sources()
+        if self._args.screenshot and not self._screenshot_taken:  # the user closed the window
+            self._take_screenshot()
+        if self._crash.crashed and self._qt.platformName() not in ("offscreen", "minimal"):
+            from PySide6.QtWidgets import QMessageBox
 
-    def on_signal(signum: int, _frame: object) -> None:
-        state["signal"] = signum
+            text = f"Internal error — the recording was saved.\n{self._crash.crashed}\nReport: {self._crash.report_path}"
+            QMessageBox.critical(self.window, "Session Monitor", text)
+        self.window.close()
+        return self._exit
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        self._signal = signum  # acted on by the next control tick, on the GUI thread
 
-    def control() -> None:
-        """Runs every 100 ms on the GUI thread: signals, crashes, the demo's dose, --minutes."""
-        if crash.crashed:
-            state["exit"] = EXIT_BUG
-            qt.quit()
+    def _control(self) -> None:
+        if self._crash.crashed:
+            self._finish(EXIT_BUG)
             return
-        if state["signal"] is not None:
-            log.warning("signal %s: shutting down", state["signal"])
-            qt.quit()
+        if self._signal is not None:
+            log.warning("signal %s: shutting down", self._signal)
+            self._finish(0)
             return
-        session = core.session
+        session = self._core.session
         if session is None:
             return
-        info = session.info
-        now = clock.now()
-        if dose_after_s is not None and info.t0 is None and info.ended is None and now - info.started >= dose_after_s:
-            core.mark_dose(info.started + dose_after_s, user="demo")
-        if args.minutes is not None and now - info.started >= args.minutes * 60:
-            qt.quit()
+        info, now = session.info, self._clock.now()
+        if self._dose_after_s is not None and info.t0 is None and info.ended is None and now - info.started >= self._dose_after_s:
+            self._core.mark_dose(info.started + self._dose_after_s, user="demo")
+        if self._args.minutes is not None and now - info.started >= self._args.minutes * 60:
+            self._finish(self._exit)
 
-    timer = QTimer()
-    timer.setInterval(CONTROL_INTERVAL_MS)
-    timer.timeout.connect(control)
-    timer.start()
-    try:
-        qt.exec()
-    finally:
-        timer.stop()
-        adapter.stop()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    pipeline.stop_sources()
-    adapter.tick()  # the screenshot shows everything the devices delivered
-    if args.screenshot:
+    def _finish(self, code: int) -> None:
+        self._exit = code
+        if self._args.screenshot and not self._screenshot_taken:
+            self.adapter.tick()
+            self._take_screenshot()
+        self._timer.stop()
+        self._qt.quit()
+
+    def _take_screenshot(self) -> None:
+        self._screenshot_taken = True
         try:
-            window.save_screenshot(Path(args.screenshot))
+            self.window.save_screenshot(Path(self._args.screenshot))
         except OSError as exc:
             log.error("could not save the screenshot: %s", exc)
-            print(f"session-monitor: could not save the screenshot {args.screenshot}: {exc}", file=sys.stderr)
-            state["exit"] = state["exit"] or 1
-    if crash.crashed and QApplication.platformName() not in ("offscreen", "minimal"):
-        QMessageBox.critical(window, "Session Monitor", f"Internal error — the recording was saved.\n{crash.crashed}\nReport: {crash.report_path}")
-    window.close()
-    return int(state["exit"])
+            print(f"session-monitor: could not save the screenshot {self._args.screenshot}: {exc}", file=sys.stderr)
+            self._exit = self._exit or 1

@@ -38,6 +38,7 @@ class CrashHandler:
         self.crashed: str | None = None  # one-line summary of the first bug
         self.report_path: Path | None = None
         self._fault_file = None
+        self.previous_crash: Path | None = None  # a report from an earlier run, shown once at start
 
     def install(self) -> None:
         directory = self._dir or log_dir()
@@ -45,9 +46,13 @@ class CrashHandler:
         faulthandler.enable(self._fault_file)
         sys.excepthook = self._excepthook
         threading.excepthook = self._thread_excepthook
-        previous = sorted(directory.glob("crash-*.txt"))
-        if previous:
-            log.warning("a previous run crashed: see %s", previous[-1])
+        unseen = sorted(p for p in directory.glob("crash-*.txt") if not p.name.endswith(".seen.txt"))
+        if unseen:
+            log.warning("a previous run crashed: see %s", unseen[-1])
+            for path in unseen:  # mentioned once, kept for the developers
+                seen = path.with_name(path.stem + ".seen.txt")
+                path.replace(seen)
+            self.previous_crash = unseen[-1].with_name(unseen[-1].stem + ".seen.txt")
 
     def uninstall(self) -> None:
         sys.excepthook = sys.__excepthook__

@@ -35,3 +35,15 @@ def test_only_the_first_bug_names_the_crash_but_every_one_is_logged(tmp_path, ca
     assert "KeyError" in handler.crashed
     assert sum("unhandled exception" in r.message for r in caplog.records) == 2
     assert len(list(tmp_path.glob("crash-*.txt"))) == 1
+
+
+def test_a_previous_crash_is_mentioned_once(tmp_path):
+    (tmp_path / "crash-20260101-000000.txt").write_text("old report")
+    first = CrashHandler(directory=tmp_path)
+    first.install()
+    first.uninstall()
+    assert first.previous_crash is not None and first.previous_crash.read_text() == "old report"
+    second = CrashHandler(directory=tmp_path)
+    second.install()
+    second.uninstall()
+    assert second.previous_crash is None
