@@ -40,7 +40,7 @@ def run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="session-monitor",
         description="Bedside vital-signs monitor for ketamine / esketamine dosing sessions. "
-        "Also: 'session-monitor export --help'.",
+        "Also: 'session-monitor export --help', 'session-monitor decode --help'.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically")
@@ -118,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["export"]:
             _configure_logging(False)
             return export_main(argv[1:])
+        if argv[:1] == ["decode"]:
+            _configure_logging(False)
+            from app.decode_cmd import decode_main
+
+            return decode_main(argv[1:])
         args = run_parser().parse_args(argv)
         _configure_logging(args.verbose)
         if not _has_display():

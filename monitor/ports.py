@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from monitor.clock import Clock
 from monitor.events import SessionEvent, TechnicalNotice
 from monitor.readings import DeviceStatus, Reading, WaveformBlock
 from monitor.session import SessionInfo
@@ -57,3 +58,48 @@ class RecordingSink(Protocol):
 
 class NoticeSink(Protocol):
     def post_notice(self, notice: TechnicalNotice) -> None: ...
+
+
+# ---- device discovery and setup (serial ports, BLE peripherals) -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredDevice:
+    """A device found by a scan, as the setup dialog lists it."""
+
+    transport: str  # "serial" | "ble"
+    address: str  # port path or pyserial URL; BLE address
+    name: str  # what the nurse recognises: "CP2102 USB to UART (10c4:ea60)", "Nonin3150_502617"
+    detail: str = ""  # vendor/product/serial number; RSSI and advertised services
+    protocols: tuple[str, ...] = ()  # protocol names that fit, best first (empty: any of the transport's)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """A device the workstation remembers and reconnects to at start."""
+
+    transport: str  # "serial" | "ble"
+    protocol: str  # a decoder name, e.g. "cms50-v7", "nonin-2", "ble-plx-cont"
+    address: str  # "/dev/ttyUSB0", "COM3", "socket://host:port", BLE address
+    label: str  # shown in the status line: "Bedside oximeter"
+    baud: int | None = None  # serial only; None = the protocol's default
+
+
+class DeviceCatalog(Protocol):
+    """One transport's discovery and driver factory; the UI lists every catalog the app passes in."""
+
+    @property
+    def transport(self) -> str: ...
+    def protocols(self) -> list[str]: ...
+    def discover(self, timeout_s: float) -> list[DiscoveredDevice]:
+        """Raises ``monitor.errors.DeviceError`` with a message for the nurse when the transport is
+        unavailable (e.g. "Bluetooth is not available on this computer: …")."""
+        ...
+    def make_driver(self, config: DeviceConfig, clock: Clock) -> Driver: ...
+
+
+class DeviceConfigStore(Protocol):
+    """Where the workstation's devices are remembered (implemented in ``app``)."""
+
+    def load(self) -> list[DeviceConfig]: ...
+    def save(self, configs: list[DeviceConfig]) -> None: ...
