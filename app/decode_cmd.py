@@ -18,7 +18,7 @@ from monitor.channels import CHANNELS
 from monitor.errors import ConfigError, DeviceError
 from monitor.readings import Flag
 
-from devices.decoding import Decoder, DecoderSpec, Measurement, load_all
+from devices.decoding import ConversingDecoder, Decoder, DecoderSpec, Measurement, load_all
 
 
 def decode_parser(names: list[str]) -> argparse.ArgumentParser:
@@ -77,12 +77,21 @@ def _feed_port(spec: DecoderSpec, decoder: Decoder, url: str, seconds: float, ba
     except (serial.SerialException, ValueError, OSError) as exc:
         raise DeviceError(f"cannot open {url}: {exc}; check the port name (session-monitor lists ports in the device dialog)") from None
     deadline = time.monotonic() + seconds
+    talk = decoder if isinstance(decoder, ConversingDecoder) else None  # start / keep-alive / poll / ACK, as the driver does
+    next_keepalive = time.monotonic() + (talk.keepalive_interval_s or 0.0) if talk is not None else math.inf
     try:
+        if talk is not None:
+            port.write(talk.start_commands())
         while time.monotonic() < deadline:
             data = port.read(port.in_waiting or 1)
             if data:
                 _emit(decoder.feed(data), out)
                 out.flush()
+                if talk is not None and (reply := talk.take_replies()):
+                    port.write(reply)
+            if talk is not None and talk.keepalive_interval_s and time.monotonic() >= next_keepalive:
+                next_keepalive = time.monotonic() + talk.keepalive_interval_s
+                port.write(talk.keepalive())
     except serial.SerialException as exc:
         raise DeviceError(f"{url} stopped answering: {exc}") from None
     finally:

@@ -12,7 +12,7 @@ import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from monitor.readings import Flag, Quality, Reading
 
@@ -40,6 +40,62 @@ class Decoder(Protocol):
     stats: DecoderStats
 
     def feed(self, data: bytes) -> list[Measurement]: ...
+
+
+# ---- optional decoder abilities (checked with isinstance; plain decoders need none of them) ------
+
+
+@dataclass(frozen=True, slots=True)
+class WaveformChunk:
+    """Waveform samples a decoder found since the last ``take_waveform()``, in device order.
+
+    ``fs`` is the protocol's nominal sample rate; the driver stamps the chunk with host time and
+    turns it into a ``WaveformBlock``. NaN samples are gaps (probe off).
+    """
+
+    channel: str  # monitor.channels waveform code, e.g. "pleth"
+    fs: float
+    samples: list[float]
+
+
+@runtime_checkable
+class WaveformDecoder(Protocol):
+    """A decoder whose protocol also carries a waveform (CMS50 and Nonin pleth).
+
+    Waveforms are not ``Measurement``s: at 60-75 Hz they would swamp the numeric path, so the
+    decoder keeps them aside and the driver collects them after each ``feed``.
+    """
+
+    def take_waveform(self) -> list[WaveformChunk]: ...
+
+
+@runtime_checkable
+class ConversingDecoder(Protocol):
+    """A decoder for a device that must be talked to: asked to start, kept alive, polled or ACKed.
+
+    Still sans-I/O: it only says which bytes to send; the driver writes them.
+    """
+
+    keepalive_interval_s: float | None  # None: no periodic bytes
+
+    def start_commands(self) -> bytes:
+        """Bytes to send once the port is open (empty: none)."""
+        ...
+
+    def keepalive(self) -> bytes:
+        """Bytes to send every ``keepalive_interval_s`` (keep-alive, poll)."""
+        ...
+
+    def take_replies(self) -> bytes:
+        """Bytes the protocol wants sent in answer to what was fed (e.g. HL7 ACKs)."""
+        ...
+
+
+def note(stats: DecoderStats, reason: str, keep: int = 10) -> None:
+    """Remember a rejection reason (the last ``keep`` only) for the "Test" button and the logs."""
+    stats.notes.append(reason)
+    if len(stats.notes) > keep:
+        del stats.notes[: len(stats.notes) - keep]
 
 
 @dataclass(frozen=True, slots=True)
