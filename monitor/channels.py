@@ -51,6 +51,10 @@ CHANNELS: Final[dict[str, ChannelSpec]] = {
         ChannelSpec("pleth", "Pleth", "1", None, 150452, (0, 1), 2, ChannelKind.WAVEFORM, "Plethysmogram (normalised)"),
         ChannelSpec("ecg_ii", "ECG II", "mV", None, 131330, (-2, 2), 2, ChannelKind.WAVEFORM, "ECG lead II"),
         ChannelSpec("abp", "ART", "mm[Hg]", None, 150036, (0, 240), 0, ChannelKind.WAVEFORM, "Arterial pressure waveform"),
+        # Live NIBP cuff pressure, sent only while the cuff measures (BLE 0x2A36): EPISODIC, so its silence
+        # between measurements is not "no data". MDC 150300 MDC_PRESS_CUFF: inferred from 150301
+        # MDC_PRESS_CUFF_SYS in open-source HL7 examples, not checked against 11073-10101.
+        ChannelSpec("cuff", "Cuff", "mm[Hg]", None, 150300, (0, 300), 0, ChannelKind.EPISODIC, "NIBP cuff pressure (live, while measuring)"),
     )
 }
 
