@@ -1,5 +1,5 @@
 """The core: one thread that takes everything the drivers deliver, keeps the live buffers, watches
-device links and hands readings to the recorder and events to the GUI.
+device links, runs the alarm engine and hands readings to the recorder and events to the GUI.
 
 Drivers call the ``DriverSink`` methods from their own threads; those only queue. The GUI reads
 snapshots from ``LiveStore`` and drains ``ui_events`` at frame rate: there is no callback into the GUI.
@@ -12,9 +12,11 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from monitor.alarms import AlarmEngine, AlarmEvent, AlarmPreset, AlarmState, Inactivation, Role, Transition, preset_for
 from monitor.clock import Clock
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
 from monitor.ports import DeviceInfo, RecordingSink
@@ -24,7 +26,7 @@ from monitor.session import Session, SessionInfo
 
 log = logging.getLogger(__name__)
 
-UiEvent = DeviceStatus | TechnicalNotice | SessionEvent
+UiEvent = DeviceStatus | TechnicalNotice | SessionEvent | AlarmEvent | AlarmState
 
 #: Trend buffers hold 6 h at 1 Hz: a whole session stays on screen, memory stays fixed.
 TREND_CAPACITY = 6 * 3600
@@ -33,6 +35,8 @@ WAVEFORM_SECONDS = 60.0
 #: A silent device is only called "no data" after this much *real* time as well, so scheduler
 #: jitter at high simulation speeds cannot make a link flap (at 60x a 45 s dropout still shows).
 MIN_REAL_SILENCE_S = 0.3
+#: The alarm engine's clock tick (condition delays, pauses, reminders, stale channels), real seconds.
+ALARM_TICK_S = 0.1
 
 
 @dataclass
@@ -112,6 +116,11 @@ class Core:
         self._session: Session | None = None
         self._thread: threading.Thread | None = None
         self.readings_ingested = 0
+        # The engine runs on the core thread; operator actions from the GUI thread take the lock
+        # for the microseconds they need, so the GUI can never starve it.
+        self._alarms = AlarmEngine(preset_for(None), stale_grace_s=MIN_REAL_SILENCE_S * clock.speed)
+        self._alarm_lock = threading.Lock()
+        self._alarm_version = -1
 
     # ---- DriverSink (any thread; only queues) -------------------------------------------------
     def register_device(self, info: DeviceInfo) -> None:
@@ -146,6 +155,8 @@ class Core:
         self._session = session
         info = session.info
         self._record_event(SessionEvent(EventKind.SESSION_STARTED, info.started, "app", _session_data(info)))
+        with self._alarm_lock:
+            self._publish_alarms(self._alarms.start_session(preset_for(info.protocol), info.started, info.clinician))
         with self._devices_lock:
             devices = [d.info for d in self._devices.values()]
         for dev in devices:
@@ -157,6 +168,8 @@ class Core:
         info = session.mark_dose(self.clock.now() if t is None else t)
         if self._recorder is not None and info.session_id is not None:
             self._recorder.update_session(info)
+        with self._alarm_lock:
+            self._alarms.set_t0(info.t0 or 0.0)
         self._record_event(SessionEvent(EventKind.DOSE_GIVEN, info.t0 or 0.0, f"user:{user or info.clinician}", {"sets_t0": True}))
         return info
 
@@ -189,7 +202,7 @@ class Core:
             return
         if s.info.ended is not None and event.kind is not EventKind.SESSION_ENDED:
             return
-        if event.kind in (EventKind.DEVICE_STATUS, EventKind.TECHNICAL_NOTICE):
+        if event.kind in (EventKind.DEVICE_STATUS, EventKind.TECHNICAL_NOTICE, EventKind.ALARM):
             self._recorder.submit_event(s.info.session_id, event)
         else:
             self._recorder.add_event(s.info.session_id, event)
@@ -223,17 +236,23 @@ class Core:
         self._thread = None
 
     def process_pending(self) -> None:
-        """Handle everything queued so far on the calling thread (tests without the core thread)."""
+        """Handle everything queued so far on the calling thread, then run one alarm tick
+        (tests without the core thread)."""
         self._drain(block=False)
+        self._alarm_tick()
 
     def _run(self) -> None:
-        next_watch = time.monotonic()
+        next_watch = next_alarm = time.monotonic()
         while True:
             if not self._drain(block=True):
                 return
-            if time.monotonic() >= next_watch:
+            mono = time.monotonic()
+            if mono >= next_watch:
                 self._watch_links()
                 next_watch = time.monotonic() + 0.25
+            if mono >= next_alarm:
+                self._alarm_tick()
+                next_alarm = mono + ALARM_TICK_S
 
     def _drain(self, block: bool) -> bool:
         """Process one batch from the inbox; False once the stop marker is reached."""
@@ -273,6 +292,8 @@ class Core:
         sid = self._active_session_id()
         if self._recorder is not None and sid is not None:
             self._recorder.submit_readings(sid, readings)
+        with self._alarm_lock:
+            self._publish_alarms(self._alarms.on_readings(readings, self.clock.now()))
 
     def _handle(self, item: object) -> None:
         if isinstance(item, WaveformBlock):
@@ -287,6 +308,8 @@ class Core:
             with self._devices_lock:
                 self._devices[item.source] = DeviceView(item)
             self._register_with_recorder(item)
+            with self._alarm_lock:
+                self._alarms.register_source(item.source, item.label, item.stale_after_s)
         elif isinstance(item, TechnicalNotice):
             self._notice(item)
         else:
@@ -317,6 +340,8 @@ class Core:
         self.ui_events.put(status)
         data = {"state": status.state.value, "detail": status.detail}
         self._record_event(SessionEvent(EventKind.DEVICE_STATUS, status.t, status.source, data), to_ui=False)
+        with self._alarm_lock:
+            self._publish_alarms(self._alarms.on_status(status, label, self.clock.now()))
         key = f"device:{status.source}"
         if status.state in (LinkState.LOST, LinkState.NO_DATA):
             what = "lost" if status.state is LinkState.LOST else "sends no data"
@@ -330,6 +355,86 @@ class Core:
         self.ui_events.put(notice)
         data = {"key": notice.key, "message": notice.message, "level": notice.level.name, "active": notice.active}
         self._record_event(SessionEvent(EventKind.TECHNICAL_NOTICE, notice.t, "app", data), to_ui=False)
+        with self._alarm_lock:
+            self._publish_alarms(self._alarms.on_notice(notice))
+
+    # ---- alarms -------------------------------------------------------------------------------
+    def _alarm_tick(self) -> None:
+        with self._alarm_lock:
+            self._publish_alarms(self._alarms.tick(self.clock.now()))
+
+    def _publish_alarms(self, events: list[AlarmEvent], record: bool = True) -> None:
+        """Hand the engine's events to the GUI and the alarm log, then a fresh AlarmState if it
+        changed. Called with the alarm lock held, so events leave in the order they happened."""
+        for e in events:
+            self.ui_events.put(e)
+            if record and e.transition is not Transition.REMINDER:
+                source = f"user:{e.user}" if e.user else "alarm"
+                self._record_event(SessionEvent(EventKind.ALARM, e.t, source, e.record()), to_ui=False)
+        if self._alarms.version != self._alarm_version:
+            self._alarm_version = self._alarms.version
+            self.ui_events.put(self._alarms.snapshot(self.clock.now()))
+
+    def alarm_state(self) -> AlarmState:
+        """The current alarm state (any thread)."""
+        with self._alarm_lock:
+            return self._alarms.snapshot(self.clock.now())
+
+    def alarm_preset(self) -> AlarmPreset:
+        """The session's alarm preset with its overrides (any thread)."""
+        with self._alarm_lock:
+            return self._alarms.preset
+
+    def alarm_baseline(self) -> dict[str, float]:
+        with self._alarm_lock:
+            return self._alarms.baseline
+
+    def acknowledge_alarms(self, user: str, key: str | None = None) -> list[AlarmEvent]:
+        """ALARM ACKNOWLEDGED for every present condition (or the one ``key``); GUI thread."""
+        with self._alarm_lock:
+            events = self._alarms.acknowledge(self.clock.now(), user, key)
+            self._publish_alarms(events)
+        return events
+
+    def inactivate_alarms(self, state: Inactivation, user: str, duration_s: float | None = None) -> list[AlarmEvent]:
+        """AUDIO PAUSED / ALARM PAUSED / AUDIO OFF / ALARM OFF; GUI thread."""
+        with self._alarm_lock:
+            events = self._alarms.inactivate(state, self.clock.now(), user, duration_s)
+            self._publish_alarms(events)
+        return events
+
+    def resume_alarms(self, user: str) -> list[AlarmEvent]:
+        """End the inactivation state; GUI thread."""
+        with self._alarm_lock:
+            events = self._alarms.resume(self.clock.now(), user)
+            self._publish_alarms(events)
+        return events
+
+    def check_alarm_change(self, rule_id: str, field_name: str, value: Any, role: Role = Role.OPERATOR) -> None:
+        """Raise ``AlarmSettingError`` (saying why) if the change would be refused."""
+        with self._alarm_lock:
+            self._alarms.check_change(rule_id, field_name, value, role)
+
+    def change_alarm_rule(self, rule_id: str, field_name: str, value: Any, user: str, role: Role = Role.OPERATOR) -> list[AlarmEvent]:
+        """Change an alarm setting (validated by the engine; ``AlarmSettingError`` if refused). The
+        change is clinician input: it is committed to the recording before this returns."""
+        with self._alarm_lock:
+            events = self._alarms.change_rule(rule_id, field_name, value, self.clock.now(), user, role)
+            self._publish_alarms([e for e in events if e.transition is not Transition.SETTING_CHANGED], record=True)
+            for e in events:
+                if e.transition is Transition.SETTING_CHANGED:
+                    self.ui_events.put(e)
+        for e in events:
+            if e.transition is Transition.SETTING_CHANGED:
+                self._record_event(SessionEvent(EventKind.ALARM_SETTING, e.t, f"user:{e.user}", e.record()), to_ui=False)
+        return events
+
+    def post_observation(self, code: str, value: float, t: float | None = None) -> list[AlarmEvent]:
+        """Hook for observations that alarm (MOAA/S, issue 6): evaluated by the alarm rules."""
+        with self._alarm_lock:
+            events = self._alarms.observe(code, value, self.clock.now() if t is None else t)
+            self._publish_alarms(events)
+        return events
 
     def _watch_links(self) -> None:
         now, real = self.clock.now(), time.monotonic()

@@ -16,6 +16,8 @@ class EventKind(enum.Enum):
     DEVICE_STATUS = "device_status"
     TECHNICAL_NOTICE = "technical_notice"
     NOTE = "note"
+    ALARM = "alarm"  # alarm log: raised, escalated, acknowledged, paused, resumed, cleared (data: AlarmEvent.record())
+    ALARM_SETTING = "alarm_setting"  # an alarm limit/option changed: who, when, old, new
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Any, Final
 import numpy as np
 
 from monitor.channels import CHANNELS, ChannelSpec
-from monitor.events import SessionEvent
+from monitor.events import EventKind, SessionEvent
 from monitor.readings import Flag, Reading, WaveformBlock
 from recordings.database import Database
 from recordings.reader import DeviceRecord, RecordingReader, SessionRecord
@@ -41,6 +41,7 @@ def export_session(
     readings = reader.readings(session.id)
     waveforms = reader.waveforms(session.id) if include_waveforms else []
     codes = sorted({r.channel for r in readings} | {w.channel for w in waveforms})
+    events = reader.events(session.id)
     return {
         "format": FORMAT,
         "session": _session(session, live_session_id),
@@ -48,7 +49,8 @@ def export_session(
         "channels": {code: _channel(CHANNELS[code]) for code in codes},
         "readings": [_reading(r, session.t0) for r in readings],
         "waveforms": [_waveform(w) for w in waveforms],
-        "events": [_event(e) for e in reader.events(session.id)],
+        "events": [_event(e) for e in events],
+        "alarm_log": [_alarm(e, session.t0) for e in events if e.kind in (EventKind.ALARM, EventKind.ALARM_SETTING)],
     }
 
 
@@ -127,6 +129,14 @@ def _samples(samples: np.ndarray) -> list[float | None]:
     else:
         values = samples.astype(np.float64).tolist()
     return [v if math.isfinite(v) else None for v in values]
+
+
+def _alarm(e: SessionEvent, t0: float | None) -> dict[str, Any]:
+    """One alarm-log entry (IEC 60601-1-8 6.12): time, transition, priority, message, value,
+    limit, user; setting changes with old and new value."""
+    entry = {"t": e.t, "time": iso_utc(e.t), "minutes_from_t0": None if t0 is None else (e.t - t0) / 60.0, "kind": e.kind.value}
+    entry.update(e.data)
+    return entry
 
 
 def _event(e: SessionEvent) -> dict[str, Any]:

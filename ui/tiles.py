@@ -121,6 +121,7 @@ class NumericTile(QFrame):
         self.setObjectName("tile")
         self._colour = colour
         self._stale = False
+        self._alarm: str | None = None  # alarm colour while the flash is lit (ui.alarm_panel)
         note_below = secondary_px > 0  # a wide value (NIBP) leaves no room beside it
 
         self._title = QLabel(title)
@@ -197,6 +198,17 @@ class NumericTile(QFrame):
     def stale(self) -> bool:
         return self._stale
 
+    @property
+    def alarm_colour(self) -> str | None:
+        return self._alarm
+
+    def set_alarm(self, colour: str | None) -> None:
+        """Show the tile in an alarm colour (None: normal); restyled only on change, so the
+        alarm panel can call it every frame while flashing."""
+        if colour != self._alarm:
+            self._alarm = colour
+            self._apply_colours()
+
     # ---- update ----
     def set_title(self, title: str) -> None:
         _set_text(self._title, title)
@@ -216,6 +228,12 @@ class NumericTile(QFrame):
     def _apply_colours(self) -> None:
         """Style sheets are only set here (construction, stale toggles): re-polishing per frame is slow."""
         value_colour = theme.TEXT_STALE if self._stale else self._colour
+        if self._alarm is not None:  # lit alarm flash: black on the alarm colour
+            self.setStyleSheet(f"QFrame#tile {{ background: {self._alarm}; border: 2px solid {self._alarm}; }}")
+            for label in (self._title, self._unit, self._value, self._secondary, self._marker, self._note):
+                label.setStyleSheet("color: #000000;")
+            return
+        self.setStyleSheet("")
         self._title.setStyleSheet(f"color: {self._colour};")
         self._unit.setStyleSheet(f"color: {theme.TEXT_DIM};")
         self._value.setStyleSheet(f"color: {value_colour};")

@@ -1,0 +1,40 @@
+"""The alarm system after IEC 60601-1-8 (clinical.md §4, requirements 14-26): rules and presets
+with their sources, the engine run by the core thread, and the frozen types the GUI and the
+recording receive. Qt-free: stdlib + numpy only."""
+
+from monitor.alarms.engine import AUDIO_NOTICE_KEY, AlarmEngine
+from monitor.alarms.model import (
+    AlarmCategory,
+    AlarmCondition,
+    AlarmEvent,
+    AlarmPriority,
+    AlarmSettingError,
+    AlarmState,
+    ConditionState,
+    Inactivation,
+    Role,
+    Transition,
+)
+from monitor.alarms.rules import AlarmPreset, Comparison, LimitRule, Relative, TechnicalKind, preset_for, preset_table
+
+__all__ = [
+    "AUDIO_NOTICE_KEY",
+    "AlarmCategory",
+    "AlarmCondition",
+    "AlarmEngine",
+    "AlarmEvent",
+    "AlarmPreset",
+    "AlarmPriority",
+    "AlarmSettingError",
+    "AlarmState",
+    "Comparison",
+    "ConditionState",
+    "Inactivation",
+    "LimitRule",
+    "Relative",
+    "Role",
+    "TechnicalKind",
+    "Transition",
+    "preset_for",
+    "preset_table",
+]
