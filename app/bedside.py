@@ -18,6 +18,7 @@ from monitor.ports import Driver
 from monitor.session import DosingProtocol, Session, SessionInfo
 
 from app.crash import EXIT_BUG, CrashHandler
+from app.device_store import close_catalogs
 from app.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,27 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
     from devices.scenario import load_scenario
     from devices.simulated import simulated_devices
 
+    if getattr(args, "demo_ble", False) and not args.demo:
+        raise ConfigError("--demo-ble needs --demo SCENARIO")
+    if getattr(args, "via_serial", False) and not args.demo:
+        raise ConfigError("--via-serial needs --demo SCENARIO")
     if args.demo:
         scenario = load_scenario(args.demo)
-        return list(simulated_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed)), scenario
+        drivers: list[Driver] = list(simulated_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed))
+        if getattr(args, "via_serial", False):  # issue 3: the oximeter as a Contec CMS50 V7 on a pty
+            from devices.protocol_sims import SerialLoopback
+            from devices.simulated import SimulatedOximeter
+
+            label = "Simulated CMS50 oximeter (serial, pty)"
+            drivers = [
+                SerialLoopback("cms50-v7", pipeline.clock, scenario, pipeline.t0, seed=args.seed, label=label) if isinstance(d, SimulatedOximeter) else d
+                for d in drivers
+            ]
+        if getattr(args, "demo_ble", False):  # issue 4: simulated BLE devices over bumble's virtual link
+            from devices.ble.peripherals import simulated_ble_devices
+
+            drivers += simulated_ble_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed)
+        return drivers, scenario
     if args.replay:
         return [ReplayDriver(args.replay, pipeline.clock)], None
     return [], None
@@ -101,6 +120,7 @@ class _Controller:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
+        from ui.alarm_audio import QtAlarmSound
         from ui.core_adapter import CoreAdapter
         from ui.main_window import MainWindow
 
@@ -112,14 +132,49 @@ class _Controller:
         self._signal: int | None = None
         self._screenshot_taken = False
         self.adapter = CoreAdapter.for_core(self._core)
-        self.window = MainWindow(self._core, self._clock, self.adapter)
+        self.window = MainWindow(self._core, self._clock, self.adapter, sound=QtAlarmSound())
         self.window.show()
         self._timer = QTimer()
         self._timer.setInterval(CONTROL_INTERVAL_MS)
         self._timer.timeout.connect(self._control)
+        self._devices = self._start_remembered_devices()
+        self.window.devices_requested.connect(self.open_device_dialog)
         if crash.previous_crash is not None:
             text = f"The previous run ended with an internal error; report: {crash.previous_crash}"
             self._core.post_notice(TechnicalNotice("app.previous-crash", text, NoticeLevel.WARNING, self._clock.now()))
+
+    def _start_remembered_devices(self) -> Any:
+        """Reconnect the workstation's remembered devices; one that cannot be built is a notice, not a failed start."""
+        from app.device_store import JsonDeviceStore, RunningDevices, device_catalogs, remembered_drivers
+
+        self._device_store = JsonDeviceStore()
+        self._catalogs = device_catalogs()
+        running = RunningDevices(self._catalogs, self._clock, self._pipeline.add_driver, self._pipeline.remove_driver)
+        drivers, problems = remembered_drivers(self._device_store, self._catalogs, self._clock)
+        for driver in drivers:
+            self._pipeline.add_driver(driver)
+        if drivers:
+            running.adopt(self._device_store.load(), drivers)
+        self._device_notices(problems)
+        return running
+
+    def _device_notices(self, problems: list[str]) -> None:
+        for text in problems:
+            log.warning("device setup: %s", text)
+            self._core.post_notice(TechnicalNotice("app.device-setup", text, NoticeLevel.WARNING, self._clock.now()))
+
+    def open_device_dialog(self) -> Any:
+        """The "Devices…" button: add / test / remove devices; changes take effect at once."""
+        from ui.device_dialog import DeviceDialog
+
+        dialog = DeviceDialog(self._catalogs, self._device_store, self._clock, parent=self.window)
+        dialog.devices_changed.connect(self._on_devices_changed)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def _on_devices_changed(self, configs: list[Any]) -> None:
+        self._device_notices(self._devices.apply(configs))
 
     def start_session(self, protocol: DosingProtocol) -> None:
         args = self._args
@@ -141,6 +196,7 @@ class _Controller:
             for s, handler in previous.items():
                 signal.signal(s, handler)
         self._pipeline.stop_sources()
+        close_catalogs(self._catalogs)  # after the drivers: the BLE loop thread goes last
         if self._args.screenshot and not self._screenshot_taken:  # the user closed the window
             self._take_screenshot()
         if self._crash.crashed and self._qt.platformName() not in ("offscreen", "minimal"):
@@ -148,6 +204,7 @@ class _Controller:
 
             text = f"Internal error — the recording was saved.\n{self._crash.crashed}\nReport: {self._crash.report_path}"
             QMessageBox.critical(self.window, "Session Monitor", text)
+        self.window.sounder.close()
         self.window.close()
         return self._exit
 

@@ -66,6 +66,12 @@ class Pipeline:
         driver.start(sink or self.core)
         self._drivers.append(driver)
 
+    def remove_driver(self, driver: Driver) -> None:
+        """Stop a device the user removed (its last status, STOPPED, is recorded)."""
+        if driver in self._drivers:
+            self._drivers.remove(driver)
+            driver.stop()
+
     def stop_sources(self) -> None:
         """Stop the drivers, then let the core hand everything they delivered to the recorder."""
         while self._drivers:

@@ -4,8 +4,14 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt; CI may override
 
+import tempfile
 import threading
 from pathlib import Path
+
+# The workstation's remembered devices must never leak into tests (nor tests' into the workstation):
+# every test, and every program a test starts, sees an empty device list of its own.
+_DEVICE_DIR = tempfile.mkdtemp(prefix="sm-test-devices-")
+os.environ["SESSION_MONITOR_DEVICES"] = os.path.join(_DEVICE_DIR, "devices.json")
 
 import pytest
 

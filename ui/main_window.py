@@ -14,7 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monitor.alarms import AlarmEvent, AlarmState
 from monitor.clock import Clock
 from monitor.core import Core
 from monitor.errors import KnownError
@@ -35,6 +36,8 @@ from monitor.events import EventKind, SessionEvent, TechnicalNotice
 from monitor.readings import DeviceStatus
 from monitor.session import Session, SessionInfo, SessionState
 from ui import theme
+from ui.alarm_audio import AlarmSound, AlarmSounder, NullSound
+from ui.alarm_panel import COLOURS, TILE_CHANNELS, AlarmBar, AlarmList, Flasher
 from ui.core_adapter import CoreAdapter
 from ui.session_dialog import SessionDialog
 from ui.status_panel import DeviceStatusLine, NoticeBanner
@@ -71,6 +74,8 @@ def session_clock_parts(info: SessionInfo | None, now: float) -> tuple[str, str,
 
 
 class MainWindow(QMainWindow):
+    devices_requested = Signal()  # "Devices…" pressed; the app opens the device setup dialog
+
     def __init__(
         self,
         core: Core,
@@ -78,8 +83,12 @@ class MainWindow(QMainWindow):
         adapter: CoreAdapter,
         *,
         label_interval_s: float = 0.25,
+        sound: AlarmSound | None = None,
+        flasher: Flasher | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``sound``: the alarm loudspeaker (the bedside program passes ``QtAlarmSound``; None is a
+        recording stand-in for tests). ``flasher``: the alarm flash clock (tests pass a fake one)."""
         super().__init__(parent)
         self._core = core
         self._clock = clock
@@ -103,11 +112,20 @@ class MainWindow(QMainWindow):
         self.tiles = TilesPanel(core.store)
         self.tiles.setFixedWidth(TILE_COLUMN_WIDTH_PX)
         self.status_line = DeviceStatusLine(core.devices)
+        self.alarm_bar = AlarmBar(core, self._alarm_user, flasher, on_error=self.show_error)
+        self.alarm_bar.limits_button.clicked.connect(self.open_alarm_limits)
+        self.alarm_list = AlarmList()
+        self.alarm_list.setMaximumHeight(130)
+        self.sound = sound if sound is not None else NullSound()
+        self.sounder = AlarmSounder(self.sound, core.post_notice, clock)
+        self._alarm_state: AlarmState | None = None
+        self._limits_dialog: QWidget | None = None
 
         left = QVBoxLayout()
         left.setSpacing(4)
         left.addWidget(self.waveform, 1)
         left.addWidget(self.trends, 5)
+        left.addWidget(self.alarm_list)
         body = QHBoxLayout()
         body.setSpacing(8)
         body.addLayout(left, 1)
@@ -118,6 +136,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(8, 8, 8, 6)
         layout.setSpacing(6)
         layout.addWidget(self.header)
+        layout.addWidget(self.alarm_bar)
         layout.addWidget(self.banner)
         layout.addLayout(body, 1)
         layout.addWidget(self.status_line)
@@ -173,9 +192,12 @@ class MainWindow(QMainWindow):
         self.dose_button.clicked.connect(self.mark_dose)
         self.end_button = QPushButton("End session")
         self.end_button.clicked.connect(self.on_end_clicked)
+        self.devices_button = QPushButton("Devices…")
+        self.devices_button.setToolTip("Add, test or remove the serial / Bluetooth devices of this workstation")
+        self.devices_button.clicked.connect(self.devices_requested)
         buttons = QHBoxLayout()
         buttons.setSpacing(8)
-        for b in (self.new_session_button, self.dose_button, self.end_button):
+        for b in (self.devices_button, self.new_session_button, self.dose_button, self.end_button):
             b.setMinimumHeight(40)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             buttons.addWidget(b)
@@ -197,6 +219,7 @@ class MainWindow(QMainWindow):
         """One frame: plots when visible; labels at most every ``label_interval_s`` (or at once after an event)."""
         if not self.isVisible():
             return
+        self._refresh_alarms(now)
         if self.trends.isVisible():
             self.trends.refresh(now)
         if self.waveform.isVisible():
@@ -219,6 +242,32 @@ class MainWindow(QMainWindow):
             self.waveform.setVisible(show_wave)
             if show_wave:
                 self.waveform.refresh(now)
+
+    def _refresh_alarms(self, now: float, lit_phase: bool = False) -> None:
+        """Every frame: the banner's flash phase and countdown, and the violated tiles' flash.
+        ``lit_phase`` draws the lit half of the flash (screenshots)."""
+        self.alarm_bar.refresh(now, lit_phase)
+        by_channel = {} if self._alarm_state is None else self._alarm_state.by_channel()
+        for name, channels in TILE_CHANNELS.items():
+            conds = [by_channel[c] for c in channels if c in by_channel]
+            priority = max((c.priority for c in conds), default=None)
+            lit = priority is not None and (lit_phase or self.alarm_bar.flasher.lit(priority))
+            getattr(self.tiles, name).set_alarm(COLOURS[priority] if lit and priority is not None else None)
+
+    def _alarm_user(self) -> str:
+        info = self._session_info()
+        return info.clinician if info is not None else "operator"
+
+    @Slot()
+    def open_alarm_limits(self) -> QWidget:
+        """The alarm limits dialog (non-modal): preset, limits beside live values, sources."""
+        from ui.alarm_limits_dialog import AlarmLimitsDialog
+
+        dialog = AlarmLimitsDialog(self._core, self._alarm_user, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._limits_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _refresh_header(self, info: SessionInfo | None, now: float) -> None:
         prefix, clock, suffix = session_clock_parts(info, now)
@@ -248,6 +297,16 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_event_received(self, event: object) -> None:
         """Notices go to the banner; anything else makes the labels refresh at the next frame."""
+        if isinstance(event, AlarmState):
+            self._alarm_state = event
+            self.alarm_bar.on_state(event)
+            self.alarm_list.on_state(event)
+            self.sounder.on_state(event)
+            return
+        if isinstance(event, AlarmEvent):
+            self.alarm_list.on_event(event)
+            self.sounder.on_event(event)
+            return
         if isinstance(event, TechnicalNotice):
             self.banner.on_notice(event)
         elif isinstance(event, SessionEvent):
@@ -349,5 +408,8 @@ class MainWindow(QMainWindow):
         target = Path(path)
         if not target.parent.is_dir():
             raise OSError(f"cannot save screenshot to {target}: folder {target.parent} does not exist")
-        if not self.grab().save(str(target), "PNG"):
+        self._refresh_alarms(self._clock.now(), lit_phase=True)  # a flashing alarm is pictured lit
+        image = self.grab()
+        self._refresh_alarms(self._clock.now())
+        if not image.save(str(target), "PNG"):
             raise OSError(f"cannot save screenshot to {target}: the file could not be written (permissions? disk full?)")

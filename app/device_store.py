@@ -1,0 +1,146 @@
+"""The workstation's remembered devices (``monitor.ports.DeviceConfigStore``), as JSON in the user's
+config folder. Written atomically (temp file + rename), so a crash mid-save keeps the old list."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import platformdirs
+
+from monitor.clock import Clock
+from monitor.errors import ConfigError, KnownError
+from monitor.ports import DeviceCatalog, DeviceConfig, DeviceConfigStore, Driver
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+def default_path() -> Path:
+    """``$SESSION_MONITOR_DEVICES`` if set (tests, kiosk set-ups), else the user's config folder."""
+    override = os.environ.get("SESSION_MONITOR_DEVICES")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir("session-monitor")) / "devices.json"
+
+
+class JsonDeviceStore:
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+
+    def load(self) -> list[DeviceConfig]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ConfigError(f"cannot read the device list {self.path}: {exc.strerror or exc}; check its permissions") from None
+        try:
+            doc = json.loads(text)
+            items = doc["devices"]
+            out = []
+            for item in items:
+                baud = item.get("baud")
+                out.append(
+                    DeviceConfig(str(item["transport"]), str(item["protocol"]), str(item["address"]), str(item["label"]), None if baud is None else int(baud))
+                )
+            return out
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"the device list {self.path} is damaged ({exc}); rename or delete it and add the devices again in Devices…"
+            ) from None
+
+    def save(self, configs: list[DeviceConfig]) -> None:
+        doc = {"version": VERSION, "devices": [asdict(c) for c in configs]}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".devices-", suffix=".json", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(doc, f, indent=1)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise ConfigError(f"cannot save the device list to {self.path}: {exc.strerror or exc}; check the disk and permissions") from None
+
+
+def device_catalogs() -> list[DeviceCatalog]:
+    """Serial ports and Bluetooth LE: what the device dialog lists and start-up reconnects.
+    The BLE catalog owns the one ``ble-loop`` thread; close it (``close_catalogs``) after the
+    drivers have stopped."""
+    from devices.ble.catalog import BleCatalog
+    from devices.serial_catalog import SerialCatalog
+
+    return [SerialCatalog(), BleCatalog()]
+
+
+def close_catalogs(catalogs: list[DeviceCatalog]) -> None:
+    for catalog in catalogs:
+        close = getattr(catalog, "close", None)
+        if close is not None:
+            close()
+
+
+def remembered_drivers(store: DeviceConfigStore, catalogs: list[DeviceCatalog], clock: Clock) -> tuple[list[Driver], list[str]]:
+    """Drivers for the workstation's remembered devices, and a message per device that cannot be
+    built (unknown protocol, damaged list) — those must not stop the monitor from starting."""
+    by_transport = {c.transport: c for c in catalogs}
+    try:
+        configs = store.load()
+    except ConfigError as exc:
+        return [], [str(exc)]
+    drivers: list[Driver] = []
+    problems: list[str] = []
+    for config in configs:
+        catalog = by_transport.get(config.transport)
+        if catalog is None:
+            problems.append(f"{config.label}: no {config.transport} support on this computer; remove it in Devices…")
+            continue
+        try:
+            drivers.append(catalog.make_driver(config, clock))
+        except KnownError as exc:
+            problems.append(f"{config.label}: {exc}")
+    return drivers, problems
+
+
+class RunningDevices:
+    """Which remembered device runs as which driver, so the device dialog's changes take effect now."""
+
+    def __init__(self, catalogs: list[DeviceCatalog], clock: Clock, add: Callable[[Driver], None], remove: Callable[[Driver], None]) -> None:
+        self._catalogs = {c.transport: c for c in catalogs}
+        self._clock = clock
+        self._add, self._remove = add, remove
+        self._running: dict[DeviceConfig, Driver] = {}
+
+    def adopt(self, configs: list[DeviceConfig], drivers: list[Driver]) -> None:
+        """Remember drivers started at program start (same order as their configs)."""
+        self._running.update(zip(configs, drivers, strict=False))
+
+    def apply(self, configs: list[DeviceConfig]) -> list[str]:
+        problems = []
+        for config in [c for c in self._running if c not in configs]:
+            self._remove(self._running.pop(config))
+        for config in configs:
+            if config in self._running:
+                continue
+            catalog = self._catalogs.get(config.transport)
+            try:
+                if catalog is None:
+                    raise ConfigError(f"no {config.transport} support on this computer")
+                driver = catalog.make_driver(config, self._clock)
+            except KnownError as exc:
+                problems.append(f"{config.label}: {exc}")
+                continue
+            self._add(driver)
+            self._running[config] = driver
+        return problems
