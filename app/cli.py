@@ -74,6 +74,8 @@ def _configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # bumble logs its virtual controller's housekeeping (e.g. a link torn down at exit) as warnings
+    logging.getLogger("bumble").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def _has_display() -> bool:

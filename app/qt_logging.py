@@ -10,6 +10,9 @@ log = logging.getLogger("qt")
 
 #: Known harmless noise: the offscreen platform cannot resize windows to their size hints.
 _IGNORED = ("This plugin does not support propagateSizeHints()",)
+#: Categories whose warnings are only of interest when debugging: QtMultimedia probing for optional
+#: backends (PipeWire, VA-API) it can do without.
+_QUIET_CATEGORIES = ("qt.multimedia.symbolsresolver",)
 
 _LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -23,7 +26,8 @@ _LEVELS = {
 def _handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
     if message in _IGNORED:
         return
-    log.log(_LEVELS.get(kind, logging.WARNING), "%s (%s)", message, context.category or "qt")
+    level = logging.DEBUG if context.category in _QUIET_CATEGORIES else _LEVELS.get(kind, logging.WARNING)
+    log.log(level, "%s (%s)", message, context.category or "qt")
 
 
 def install() -> None:

@@ -24,6 +24,8 @@ from ui import theme
 NUMERIC_STALE_S = 30.0
 #: An NIBP reading older than this is greyed out (clinical.md requirement 26; clinic-configurable).
 NIBP_STALE_S = 15 * 60.0
+#: The live cuff pressure is shown while readings keep coming; a cuff sends it several times a second.
+CUFF_LIVE_S = 5.0
 
 _FLAG_TEXT = (
     (Flag.PROBE_OFF, "probe off"),
@@ -306,13 +308,21 @@ class TilesPanel(QWidget):
         questionable = r.quality is Quality.QUESTIONABLE
         tile.show_value(format_value(code, r.value), questionable=questionable, note=flags_text(r.flags))
 
+    def _inflating(self, now: float, after: float) -> str:
+        """'Cuff inflating 142 mmHg' while a cuff streams its live pressure (BLE 0x2A36) newer than
+        its last result, so the nurse knows a measurement is under way."""
+        cuff = self._store.latest("cuff")
+        if cuff is None or not cuff.valid or cuff.t <= after or now - cuff.t > CUFF_LIVE_S:
+            return ""
+        return f"Cuff inflating {format_value('cuff', cuff.value)} mmHg"
+
     def _refresh_nibp(self, now: float) -> None:
         """'sys/dia' large, '(map)' under it beside the age of the cuff reading."""
         sys_r = self._store.latest("nibp_sys")
         dia_r = self._store.latest("nibp_dia")
         map_r = self._store.latest("nibp_map")
         if sys_r is None and dia_r is None and map_r is None:
-            self.nibp.show_value("--/--")
+            self.nibp.show_value("--/--", note=self._inflating(now, -math.inf))
             return
         newest = max((r for r in (sys_r, dia_r, map_r) if r is not None), key=lambda r: r.t)
         cycle = [r for r in (sys_r, dia_r, map_r) if r is not None and abs(r.t - newest.t) < 60.0]
@@ -331,5 +341,8 @@ class TilesPanel(QWidget):
         why = flags_text(newest.flags)
         if why:
             note = f"{note} · {why}"
+        inflating = self._inflating(now, newest.t)
+        if inflating:
+            note = f"{inflating} · last {note}"
         questionable = any(r.quality is Quality.QUESTIONABLE for r in cycle)
         self.nibp.show_value(value, secondary, questionable, note, stale=age > self._nibp_stale_s)
