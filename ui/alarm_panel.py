@@ -41,6 +41,7 @@ from monitor.alarms import (
     Inactivation,
     Transition,
 )
+from monitor.alarms.rules import CRISIS_CONDITIONS
 from monitor.core import Core
 from ui import theme
 
@@ -142,13 +143,25 @@ class AlarmBar(QFrame):
         self.audio_off_action.triggered.connect(lambda: self.inactivate(Inactivation.AUDIO_OFF))
         self.alarm_off_action = QAction("Alarm off (until resumed, with reminders)", menu)
         self.alarm_off_action.triggered.connect(lambda: self.inactivate(Inactivation.ALARM_OFF))
+        self.symptoms_action = QAction("Crisis symptoms… (chest pain, dyspnoea, …)", menu)
+        self.symptoms_action.triggered.connect(self.open_symptoms_dialog)
         for action in (self.alarm_pause_action, self.audio_off_action, self.alarm_off_action):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.symptoms_action)
         self.more_button.setMenu(menu)
         self.resume_button = QPushButton("Resume alarms")
         self.resume_button.clicked.connect(self.resume)
         self.resume_button.setEnabled(False)
         self.limits_button = QPushButton("Limits…")
+        self.symptoms_button = QPushButton("Crisis symptoms…")
+        self.symptoms_button.setToolTip(
+            "Tick chest pain, dyspnoea, severe headache, visual change or neurological deficit: "
+            "with SBP ≥ 180 or DBP ≥ 110 the alarm becomes HIGH — refer for emergency care"
+        )
+        self.symptoms_button.clicked.connect(self.open_symptoms_dialog)
+        self.symptoms_button.setVisible(False)  # on the bar while severe hypertension is present or symptoms are ticked
+        self._symptoms_dialog: QWidget | None = None
 
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
@@ -156,7 +169,7 @@ class AlarmBar(QFrame):
         row.addWidget(self.message, 1)
         row.addWidget(self.more)
         row.addWidget(self.indicator)
-        for b in (self.ack_button, self.pause_button, self.more_button, self.resume_button, self.limits_button):
+        for b in (self.ack_button, self.pause_button, self.more_button, self.resume_button, self.symptoms_button, self.limits_button):
             b.setMinimumHeight(40)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             row.addWidget(b)
@@ -180,10 +193,22 @@ class AlarmBar(QFrame):
             text += "  (acknowledged)"
         if self.message.text() != text:
             self.message.setText(text)
+            self.message.setToolTip(text)
+        # a HIGH message is never cut off (a hypertensive crisis ends in "refer for emergency care"):
+        # it may take more lines; lower priorities stay on one line so the bar keeps its height
+        wrap = top is not None and top.priority is AlarmPriority.HIGH
+        if self.message.wordWrap() != wrap:
+            self.message.setWordWrap(wrap)
         hidden = sum(1 for c in state.conditions if c.visible) - (0 if top is None else 1)
         self.more.setText(f"+{hidden} more" if hidden > 0 else "")
         self.ack_button.setEnabled(any(c.state is not ConditionState.ACKNOWLEDGED for c in state.conditions))
         self.resume_button.setEnabled(state.inactivation is not Inactivation.NONE)
+        symptoms = f"Crisis symptoms ({len(state.symptoms)})…" if state.symptoms else "Crisis symptoms…"
+        if self.symptoms_button.text() != symptoms:
+            self.symptoms_button.setText(symptoms)
+        relevant = bool(state.symptoms) or any(c.key in CRISIS_CONDITIONS for c in state.conditions)
+        if self.symptoms_button.isVisibleTo(self) != relevant:
+            self.symptoms_button.setVisible(relevant)
 
     @Slot(float)
     def refresh(self, now: float, lit_phase: bool = False) -> None:
@@ -235,6 +260,17 @@ class AlarmBar(QFrame):
     @Slot()
     def resume(self) -> None:
         self._act(lambda: self._core.resume_alarms(self._user()))
+
+    @Slot()
+    def open_symptoms_dialog(self) -> QWidget:
+        """The "Crisis symptoms…" button: a small checkable list (non-modal)."""
+        from ui.crisis_symptoms_dialog import CrisisSymptomsDialog
+
+        dialog = CrisisSymptomsDialog(self._core, self._user, parent=self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._symptoms_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _act(self, action: Callable[[], object]) -> None:
         try:

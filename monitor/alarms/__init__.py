@@ -2,7 +2,7 @@
 with their sources, the engine run by the core thread, and the frozen types the GUI and the
 recording receive. Qt-free: stdlib + numpy only."""
 
-from monitor.alarms.engine import AUDIO_NOTICE_KEY, AlarmEngine
+from monitor.alarms.engine import AUDIO_NOTICE_KEY, HR_CONFIRM_KEY, WATCHDOG_NOTICE_KEY, AlarmEngine
 from monitor.alarms.model import (
     AlarmCategory,
     AlarmCondition,
@@ -15,10 +15,23 @@ from monitor.alarms.model import (
     Role,
     Transition,
 )
-from monitor.alarms.rules import AlarmPreset, Comparison, LimitRule, Relative, TechnicalKind, preset_for, preset_table
+from monitor.alarms.rules import (
+    CRISIS_SYMPTOMS,
+    AlarmPreset,
+    Comparison,
+    LimitRule,
+    Relative,
+    TechnicalKind,
+    preset_for,
+    preset_table,
+)
+from monitor.alarms.workstation import MemoryAlarmConfig, WorkstationAlarmConfig, hash_pin, verify_pin
 
 __all__ = [
     "AUDIO_NOTICE_KEY",
+    "CRISIS_SYMPTOMS",
+    "HR_CONFIRM_KEY",
+    "WATCHDOG_NOTICE_KEY",
     "AlarmCategory",
     "AlarmCondition",
     "AlarmEngine",
@@ -31,10 +44,14 @@ __all__ = [
     "ConditionState",
     "Inactivation",
     "LimitRule",
+    "MemoryAlarmConfig",
     "Relative",
     "Role",
     "TechnicalKind",
     "Transition",
+    "WorkstationAlarmConfig",
+    "hash_pin",
     "preset_for",
     "preset_table",
+    "verify_pin",
 ]

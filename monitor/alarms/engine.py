@@ -14,6 +14,7 @@ import logging
 import math
 import statistics
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -30,6 +31,10 @@ from monitor.alarms.model import (
     Transition,
 )
 from monitor.alarms.rules import (
+    CRISIS_CONDITIONS,
+    CRISIS_PROMPT,
+    CRISIS_SYMPTOMS,
+    HR_RULES,
     AlarmPreset,
     LimitRule,
     Relative,
@@ -46,11 +51,17 @@ log = logging.getLogger(__name__)
 
 #: TechnicalNotice keys that are alarm conditions: the recorder's, and the GUI's sound check.
 AUDIO_NOTICE_KEY: Final = "alarm-audio"
+#: The app's alarm watchdog (requirement 25): the alarm tick or the display stopped.
+WATCHDOG_NOTICE_KEY: Final = "alarm-watchdog"
 NOTICE_KINDS: Final[dict[str, TechnicalKind]] = {
     "recorder": TechnicalKind.RECORDER,
     "recorder.backlog": TechnicalKind.RECORDER,
     AUDIO_NOTICE_KEY: TechnicalKind.AUDIO,
+    WATCHDOG_NOTICE_KEY: TechnicalKind.ALARM_SYSTEM,
 }
+#: The technical condition shown until the medical director confirms the HR limits (requirement 17).
+HR_CONFIRM_KEY: Final = "config:hr_limits"
+HR_UNCONFIRMED_MESSAGE: Final = "HR alarm limits not yet confirmed by the medical director — open Limits…"
 #: A numeric channel's baseline is the median of its valid readings in this window before t0;
 #: an episodic channel's (cuff) is its last pre-dose reading, as the PMF records it (clinical.md §1.2).
 BASELINE_WINDOW_S: Final = 60.0
@@ -127,6 +138,8 @@ class AlarmEngine:
         self._ceiling: AlarmPriority | None = None
         self._next_reminder: float | None = None
         self._events: list[AlarmEvent] = []
+        self._symptoms: frozenset[str] = frozenset()  # crisis symptoms the nurse ticked (requirement 15)
+        self._hr_confirmation: dict[str, Any] | None = None  # who confirmed the HR limits, when (requirement 17)
         self.version = 0
 
     # ---- configuration -----------------------------------------------------------------------
@@ -161,7 +174,9 @@ class AlarmEngine:
         self._baseline.clear()
         self._last_valid.clear()
         self._t0 = None
-        self._events.append(AlarmEvent(Transition.PRESET_LOADED, now, message=preset.name, user=user, data={"preset": preset.name}))
+        self._symptoms = frozenset()
+        data: dict[str, Any] = {"preset": preset.name, "hr_limits_confirmed": self._hr_confirmation}
+        self._events.append(AlarmEvent(Transition.PRESET_LOADED, now, message=preset.name, user=user, data=data))
         for c in self._conditions.values():  # still present: the new session's log starts with them
             self._emit(Transition.RAISED, now, c, data={"reason": "present at session start", "since": c.since})
         self._changed()
@@ -282,6 +297,82 @@ class AlarmEngine:
                 self._emit(Transition.CLEARED, now, c, user=user, data={"reason": "latched alarm acknowledged"})
         if acknowledged:
             self._changed()
+        return self._take()
+
+    @property
+    def symptoms(self) -> frozenset[str]:
+        """The crisis symptoms ticked in this session (codes of ``CRISIS_SYMPTOMS``)."""
+        return self._symptoms
+
+    def symptoms_text(self) -> str:
+        return ", ".join(label for code, label in CRISIS_SYMPTOMS.items() if code in self._symptoms) or "none"
+
+    def set_crisis_symptoms(self, symptoms: Iterable[str], t: float, user: str) -> list[AlarmEvent]:
+        """The nurse ticks the symptoms the patient reports (requirement 15). While SBP ≥ 180 or
+        DBP ≥ 110 is present and any symptom is ticked, that condition is HIGH and its message ends
+        in "refer for emergency care"; unticking them all brings it back to its rule's priority.
+        The tick itself is logged (who, when, which) as a SYMPTOMS event."""
+        new = frozenset(symptoms)
+        unknown = sorted(new - CRISIS_SYMPTOMS.keys())
+        if unknown:
+            raise AlarmSettingError(f"unknown crisis symptom {', '.join(unknown)}; known: {', '.join(CRISIS_SYMPTOMS.values())}")
+        if not user.strip():
+            raise AlarmSettingError("recording symptoms needs the name of the person ticking them")
+        old = self._symptoms
+        if new == old:
+            return []
+        self._symptoms = new
+        data = {"symptoms": sorted(new), "added": sorted(new - old), "removed": sorted(old - new)}
+        self._events.append(AlarmEvent(Transition.SYMPTOMS, t, key="crisis_symptoms", category=AlarmCategory.PHYSIOLOGICAL,
+                                       message=f"Crisis symptoms: {self.symptoms_text()}", user=user, data=data))
+        for key in CRISIS_CONDITIONS:
+            self._update_condition(key, t)
+        self._changed()
+        return self._take()
+
+    # ---- HR limits confirmation (requirement 17) ---------------------------------------------
+    @property
+    def hr_confirmation(self) -> dict[str, Any] | None:
+        return None if self._hr_confirmation is None else dict(self._hr_confirmation)
+
+    def require_hr_confirmation(self, confirmation: Mapping[str, Any] | None, now: float) -> list[AlarmEvent]:
+        """Tell the engine whether this workstation's medical director has confirmed the HR limits
+        (``confirmation``: who / when, or None). Until then a LOW technical condition says so.
+
+        Requirement 17 says the app "refuses to start alarming until HR limits are confirmed". We
+        read that as: the HR alarm is not *trusted* until confirmed — not that it is silent. The HR
+        rules keep evaluating with the factory default 50–120 /min, because an unconfirmed
+        bradycardia alarm is safer than none; the persistent notice makes sure the limits get
+        confirmed (or changed) by the responsible organization. Only a ``Core`` given a workstation
+        store calls this; an engine that is never told keeps no such condition."""
+        self._require_hr(confirmation, now)
+        return self._take()
+
+    def _require_hr(self, confirmation: Mapping[str, Any] | None, now: float) -> None:
+        self._hr_confirmation = None if confirmation is None else dict(confirmation)
+        self._technical(HR_CONFIRM_KEY, TechnicalKind.CONFIGURATION, confirmation is None, HR_UNCONFIRMED_MESSAGE, now)
+        self._check_pending(now)
+        self._changed()
+
+    def confirm_hr_limits(self, now: float, user: str, role: Role, at_utc: float | None = None) -> list[AlarmEvent]:
+        """The medical director confirms the HR limits now in force (responsible organization only).
+        Logged as a SETTING_CHANGED event with who and when; ``hr_confirmation`` then holds what to
+        remember for the workstation."""
+        if role is not Role.RESPONSIBLE_ORGANIZATION:
+            raise AlarmSettingError("only the responsible organization (medical director) may confirm the HR alarm limits")
+        if not user.strip():
+            raise AlarmSettingError("confirming the HR limits needs the name of the person confirming them")
+        limits = {rule_id: self._preset.rule(rule_id).limit for rule_id in HR_RULES}
+        old = self._hr_confirmation
+        confirmation = {"by": user, "at": now if at_utc is None else at_utc, **limits}
+        text = "–".join("off" if v is None else _fmt(v) for v in limits.values())
+        data = {"rule": "hr_limits", "field": "confirmed", "old": None if old is None else old.get("by"), "new": user,
+                "role": role.value, **limits}
+        self._events.append(
+            AlarmEvent(Transition.SETTING_CHANGED, now, key="hr_limits", category=AlarmCategory.PHYSIOLOGICAL,
+                       message=f"HR alarm limits {text} /min confirmed by {user}", user=user, data=data)
+        )
+        self._require_hr(confirmation, now)
         return self._take()
 
     def inactivate(self, state: Inactivation, now: float, user: str, duration_s: float | None = None) -> list[AlarmEvent]:
@@ -462,7 +553,8 @@ class AlarmEngine:
         conditions.sort(key=lambda c: (-c.priority, c.category is not AlarmCategory.PHYSIOLOGICAL, c.since, rank.get(c.key, 0), c.key))
         audio = max((c.priority for c in conditions if c.audible), default=None)
         visual = max((c.priority for c in conditions if c.visible), default=None)
-        return AlarmState(now, tuple(conditions), self._inact, self._inact_since, self._inact_until, audio, visual, self._preset.name)
+        return AlarmState(now, tuple(conditions), self._inact, self._inact_since, self._inact_until, audio, visual, self._preset.name,
+                          tuple(sorted(self._symptoms)))
 
     # ---- physiological rules -----------------------------------------------------------------
     def _rule(self, rule_id: str) -> LimitRule:
@@ -551,8 +643,12 @@ class AlarmEngine:
             return
         rule, code, st = best
         message = _limit_message(rule, code, st, self._baseline.get(code))
+        priority = rule.priority
+        if key in CRISIS_CONDITIONS and present and self._symptoms:  # requirement 15: hypertensive crisis
+            priority = AlarmPriority.HIGH
+            message += f" + {self.symptoms_text()} — {CRISIS_PROMPT}"
         if c is None:
-            c = self._conditions[key] = _Condition(key, AlarmCategory.PHYSIOLOGICAL, rule.priority, message, t, code, st.value,
+            c = self._conditions[key] = _Condition(key, AlarmCategory.PHYSIOLOGICAL, priority, message, t, code, st.value,
                                                    st.threshold, rule.latching)
             self._raised(c)
             self._emit(Transition.RAISED, t, c)
@@ -560,12 +656,12 @@ class AlarmEngine:
         changed = (c.message, c.channel, c.value) != (message, code, st.value)
         c.message, c.channel, c.value, c.limit = message, code, st.value, st.threshold
         c.latching = c.latching or rule.latching
-        if rule.priority > c.priority:
-            c.priority, c.acknowledged = rule.priority, False
+        if priority > c.priority:
+            c.priority, c.acknowledged = priority, False
             self._raised(c)
             self._emit(Transition.ESCALATED, t, c)
-        elif rule.priority < c.priority:
-            c.priority = rule.priority
+        elif priority < c.priority:
+            c.priority = priority
             self._emit(Transition.DEESCALATED, t, c)
         if c.present and not present:
             c.present = False

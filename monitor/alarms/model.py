@@ -79,6 +79,7 @@ class Transition(enum.Enum):
     REMINDER = "reminder"  # periodic reminder while AUDIO OFF / ALARM OFF
     SETTING_CHANGED = "setting_changed"  # a limit/priority/... changed: who, when, old, new
     PRESET_LOADED = "preset_loaded"
+    SYMPTOMS = "symptoms"  # the nurse ticked / unticked crisis symptoms (data: symptoms, added, removed)
 
 
 class Role(enum.Enum):
@@ -125,6 +126,7 @@ class AlarmState:
     audio: AlarmPriority | None = None  # only the highest-priority audible condition sounds
     visual: AlarmPriority | None = None
     preset: str = ""
+    symptoms: tuple[str, ...] = ()  # crisis symptoms ticked in this session (requirement 15)
 
     @property
     def highest(self) -> AlarmCondition | None:

@@ -51,6 +51,24 @@ class Relative(enum.Enum):
 #: code → (label, valid range).
 OBSERVATIONS: Final[dict[str, tuple[str, tuple[float, float]]]] = {"moaas": ("MOAA/S", (0.0, 5.0))}
 
+#: Symptoms of a hypertensive crisis the nurse can tick (clinical.md requirement 15; label §1.3:
+#: "refer symptoms of hypertensive crisis ... for emergency care"): code → label.
+CRISIS_SYMPTOMS: Final[dict[str, str]] = {
+    "chest_pain": "chest pain",
+    "dyspnoea": "dyspnoea",
+    "severe_headache": "severe headache",
+    "visual_change": "visual change",
+    "neuro_deficit": "neurological deficit",
+}
+#: The severe-hypertension conditions that a ticked crisis symptom escalates to HIGH (requirement 15).
+CRISIS_CONDITIONS: Final = ("sbp_high", "dbp_high")
+CRISIS_PROMPT: Final = "refer for emergency care"
+CRISIS_SOURCE: Final = (
+    "req. 15: SBP ≥ 180 or DBP ≥ 110 plus a crisis symptom → HIGH with 'refer for emergency care' (label, clinical.md §1.3)"
+)
+#: The HR rules the medical director confirms once per workstation (requirement 17).
+HR_RULES: Final = ("hr_low", "hr_high")
+
 #: Short labels for alarm messages ("SBP 186 ≥ 180"); other channels use the registry label.
 MESSAGE_LABELS: Final[dict[str, str]] = {
     "nibp_sys": "SBP",
@@ -123,6 +141,8 @@ class TechnicalKind(enum.Enum):
     OVERDUE = "overdue"  # an episodic (cuff) reading older than its schedule
     AUDIO = "audio"  # the alarm sound cannot be played
     RECORDER = "recorder"  # the recording fails to write
+    CONFIGURATION = "configuration"  # a setting awaits the medical director (HR limits, req. 17)
+    ALARM_SYSTEM = "alarm_system"  # the alarm watchdog saw the alarm tick or the display stop (req. 25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +257,10 @@ def _technical() -> tuple[TechnicalSpec, ...]:
         TechnicalSpec(TechnicalKind.ARTEFACT, AlarmPriority.LOW, "device-flagged artefact: value implausible; " + _ENGINEERING),
         TechnicalSpec(TechnicalKind.AUDIO, AlarmPriority.MEDIUM, "req. 25 / §4.5: failure of the alarm system must be signalled; " + _ENGINEERING),
         TechnicalSpec(TechnicalKind.RECORDER, AlarmPriority.MEDIUM, "req. 27-28: the record must be kept; " + _ENGINEERING),
+        TechnicalSpec(TechnicalKind.CONFIGURATION, AlarmPriority.LOW,
+                      "req. 17: HR limits have no ketamine-specific source; the medical director confirms them once per workstation"),
+        TechnicalSpec(TechnicalKind.ALARM_SYSTEM, AlarmPriority.HIGH,
+                      "req. 25 / §4.5: failure of the alarm system is signalled (plus an OS-level fallback tone ≥ 120 s); " + _ENGINEERING),
     )
 
 
@@ -287,6 +311,23 @@ def preset_table(preset: AlarmPreset) -> list[dict[str, object]]:
                 "source": r.source,
             }
         )
+    rows.append(
+        {
+            "rule": "hypertensive_crisis",
+            "condition": " / ".join(CRISIS_CONDITIONS),
+            "category": "physiological",
+            "channels": ["nibp_sys", "nibp_dia", "abp_sys", "abp_dia"],
+            "comparison": "escalation",
+            "limit": None,
+            "relative": Relative.ABSOLUTE.value,
+            "priority": AlarmPriority.HIGH.name,
+            "consecutive": 1,
+            "delay_s": 0.0,
+            "hysteresis": 0.0,
+            "latching": False,
+            "source": CRISIS_SOURCE + "; symptoms: " + ", ".join(CRISIS_SYMPTOMS.values()),
+        }
+    )
     for t in preset.technical:
         rows.append(
             {"rule": t.kind.value, "category": "technical", "priority": t.priority.name, "delay_s": t.delay_s, "latching": False, "source": t.source}

@@ -181,3 +181,97 @@ def test_artefacts_raise_technical_alarms_never_physiological_ones(db_url):
     assert {"artefact:sim:oximeter", "sensor_off:sim:oximeter", "artefact:sim:nibp"} <= raised, raised
     sensor = next(e for e in log if e["key"] == "sensor_off:sim:oximeter")
     assert sensor["priority"] == "MEDIUM" and "sensor off" in sensor["message"]
+
+
+def _drain_alarm_events(pipeline, seen: list[AlarmEvent]) -> list[AlarmEvent]:
+    try:
+        while True:
+            e = pipeline.core.ui_events.get_nowait()
+            if isinstance(e, AlarmEvent):
+                seen.append(e)
+    except queue.Empty:
+        pass
+    return seen
+
+
+@pytest.mark.posix
+def test_pty_unplug_raises_device_lost_within_2_s_logs_it_and_replug_clears_it(db_url):
+    """A Nonin oximeter on a real pseudo-terminal: pull the cable → "device lost" alarm within 2 s,
+    in the exported alarm log; plug it back → the condition clears."""
+    from devices.decoding import load_all
+    from devices.protocol_sims import PtySimulator
+    from devices.serial_driver import SerialDriver
+
+    clock = SessionClock(speed=1.0)
+    pipeline = Pipeline(clock, db_url)
+    sim = PtySimulator("nonin-7", clock, "baseline", pipeline.t0, seed=5)
+    pipeline.start()
+    seen: list[AlarmEvent] = []
+    try:
+        pipeline.start_session(SessionInfo("SER-ALARM", DosingProtocol.SPRAVATO, "Test nurse", clock.now()))
+        sim.start()
+        driver = SerialDriver(sim.path, load_all()["nonin-7"], clock, label="Bedside Nonin")
+        pipeline.add_driver(driver)
+        _wait_until(lambda: pipeline.core.store.latest("spo2") is not None, 15)
+        key = f"link:{driver.info.source}"
+        assert not any(e.key == key for e in _drain_alarm_events(pipeline, seen))
+
+        sim.unplug()
+        pulled = time.monotonic()
+        _wait_until(lambda: any(e.transition is Transition.RAISED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 5)
+        latency = time.monotonic() - pulled
+        assert latency < 2.0, f"device lost alarm after {latency:.2f} s"
+        raised = next(e for e in seen if e.key == key)
+        assert raised.priority is AlarmPriority.MEDIUM and raised.message.startswith("Bedside Nonin lost")
+        assert key in {c.key for c in pipeline.core.alarm_state().conditions}
+
+        time.sleep(0.5)  # a few failed reconnect attempts while the cable is out
+        sim.replug()
+        _wait_until(lambda: any(e.transition is Transition.CLEARED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 15)
+        assert key not in {c.key for c in pipeline.core.alarm_state().conditions}
+    finally:
+        pipeline.close(end_reason="test finished")
+        sim.stop()
+    db = open_database(db_url)
+    try:
+        doc = export_session(db, "latest")
+    finally:
+        db.close()
+    lost = [e for e in doc["alarm_log"] if e["key"] == key]
+    assert [e["transition"] for e in lost] == ["raised", "cleared"], lost
+    assert lost[0]["category"] == "technical" and lost[0]["priority"] == "MEDIUM" and lost[0]["technical"] == "link"
+    assert lost[0]["message"].startswith("Bedside Nonin lost")
+
+
+def test_symptoms_and_the_hr_confirmation_are_in_the_exported_alarm_log(db_url):
+    from monitor.alarms import HR_CONFIRM_KEY, MemoryAlarmConfig, Role
+
+    clock = SessionClock(speed=1.0)
+    pipeline = Pipeline(clock, db_url)
+    pipeline.start()
+    core = pipeline.core
+    try:
+        core.attach_alarm_config(MemoryAlarmConfig())
+        pipeline.start_session(SessionInfo("SIM-CRISIS", DosingProtocol.SPRAVATO, "RN Jansen", clock.now()))
+        core.put_readings([Reading("test:nibp", "nibp_sys", clock.now(), 192.0), Reading("test:nibp", "nibp_dia", clock.now(), 100.0)])
+        _wait_until(lambda: "sbp_high" in {c.key for c in core.alarm_state().conditions}, 5)
+        core.set_crisis_symptoms({"chest_pain", "neuro_deficit"}, "RN Jansen")
+        core.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
+    finally:
+        pipeline.close(end_reason="test finished")
+    db = open_database(db_url)
+    try:
+        doc = export_session(db, "latest")
+    finally:
+        db.close()
+    log = doc["alarm_log"]
+    notice = [e for e in log if e["key"] == HR_CONFIRM_KEY]
+    assert [e["transition"] for e in notice] == ["raised", "cleared"] and notice[0]["priority"] == "LOW"
+    [symptoms] = [e for e in log if e["transition"] == "symptoms"]
+    assert symptoms["user"] == "RN Jansen" and symptoms["symptoms"] == ["chest_pain", "neuro_deficit"] and symptoms["time"]
+    sbp = [(e["transition"], e["priority"]) for e in log if e["key"] == "sbp_high"]
+    assert sbp[:2] == [("raised", "MEDIUM"), ("escalated", "HIGH")]
+    escalated = next(e for e in log if e["key"] == "sbp_high" and e["transition"] == "escalated")
+    assert escalated["message"] == "SBP 192 ≥ 180 + chest pain, neurological deficit — refer for emergency care"
+    [confirmed] = [e for e in log if e["kind"] == "alarm_setting"]
+    assert (confirmed["rule"], confirmed["user"], confirmed["hr_low"], confirmed["hr_high"]) == ("hr_limits", "Dr Vos", 50.0, 120.0)
