@@ -8,6 +8,7 @@ import argparse
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,9 @@ class _Controller:
         self._clock, self._core = pipeline.clock, pipeline.core
         self._qt = QApplication.instance()
         self._dose_after_s: float | None = scenario.demo.dose_after_s if scenario is not None else None
+        from app.demo_nurse import DemoNurse
+
+        self._nurse = DemoNurse(self._core) if getattr(args, "demo_nurse", False) and scenario is not None else None
         self._exit = 0
         self._signal: int | None = None
         self._screenshot_taken = False
@@ -139,9 +143,26 @@ class _Controller:
         self._timer.timeout.connect(self._control)
         self._devices = self._start_remembered_devices()
         self.window.devices_requested.connect(self.open_device_dialog)
+        self._start_alarm_safety()
         if crash.previous_crash is not None:
             text = f"The previous run ended with an internal error; report: {crash.previous_crash}"
             self._core.post_notice(TechnicalNotice("app.previous-crash", text, NoticeLevel.WARNING, self._clock.now()))
+
+    def _start_alarm_safety(self) -> None:
+        """Issue 5: the workstation's alarm configuration (HR-limit confirmation, responsible-
+        organization PIN) and the alarm watchdog with its OS-level fallback tone (requirement 25),
+        which watches the core's alarm tick and this window's frames."""
+        from app.watchdog import watch_core_and_display
+        from app.workstation_store import JsonWorkstationConfig
+
+        self._core.attach_alarm_config(JsonWorkstationConfig())
+        self._last_frame = time.monotonic()
+
+        def frame_seen(_now: float) -> None:
+            self._last_frame = time.monotonic()
+
+        self.adapter.frame.connect(frame_seen)
+        self.watchdog = watch_core_and_display(self._core, lambda: self._last_frame)
 
     def _start_remembered_devices(self) -> Any:
         """Reconnect the workstation's remembered devices; one that cannot be built is a notice, not a failed start."""
@@ -188,9 +209,12 @@ class _Controller:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.adapter.start()
         self._timer.start()
+        self._last_frame = time.monotonic()
+        self.watchdog.start()
         try:
             self._qt.exec()
         finally:
+            self.watchdog.stop()
             self._timer.stop()
             self.adapter.stop()
             for s, handler in previous.items():
@@ -224,9 +248,37 @@ class _Controller:
             return
         info, now = session.info, self._clock.now()
         if self._dose_after_s is not None and info.t0 is None and info.ended is None and now - info.started >= self._dose_after_s:
-            self._core.mark_dose(info.started + self._dose_after_s, user="demo")
+            try:
+                self._demo_dose(info.started + self._dose_after_s)
+            except ValueError as exc:  # refused by the protocol (e.g. t0 set by hand meanwhile): shown, not fatal
+                log.warning("demo dose refused: %s", exc)
+        if self._nurse is not None:
+            self._nurse.step()
         if self._args.minutes is not None and now - info.started >= self._args.minutes * 60:
             self._finish(self._exit)
+
+    def _demo_dose(self, t: float) -> None:
+        """The demo's automatic dose goes through the protocol like a nurse's: it waits for the
+        pre-dose BP (the first simulated cuff reading) and has a high one acknowledged by the demo
+        prescriber, then records the first administration, which sets t0."""
+        from monitor import observations as ob
+        from monitor.schedule import DoseGateState, dose_gate
+
+        core = self._core
+        session = core.session
+        tpl = core.template
+        if session is None:
+            return
+        gate = dose_gate(tpl, session.info, core.observations.current(), core.bp_samples())
+        if gate.state is DoseGateState.NEED_BP:
+            return  # the first cuff reading is not in yet: the next tick tries again
+        if gate.state is DoseGateState.NEED_ACK and gate.bp is not None:
+            core.record_observation(ob.bp_caution_ack(self._clock.now(), "demo prescriber", gate.bp.sys, gate.bp.dia))
+        if tpl is None:
+            core.mark_dose(t, user="demo")
+            return
+        device = 1 if tpl.device_mg is not None else None
+        core.record_observation(ob.dose(t, "demo", drug=tpl.drug, route=tpl.route, dose_mg=tpl.device_mg or 35.0, lot="DEMO", device=device))
 
     def _finish(self, code: int) -> None:
         self._exit = code

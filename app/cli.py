@@ -46,6 +46,7 @@ def run_parser() -> argparse.ArgumentParser:
     src.add_argument("--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically")
     src.add_argument("--replay", metavar="RECORD", help="start a session replaying a PhysioNet WFDB record (path without extension)")
     p.add_argument("--demo-ble", action="store_true", help="with --demo: also simulate a Bluetooth heart-rate strap, BP cuff and pulse oximeter, connected over a virtual Bluetooth link")
+    p.add_argument("--demo-nurse", action="store_true", help="with --demo: a scripted nurse fills in the pre-dose checklist, answers every MOAA/S and CADSS prompt shortly after it appears and discharges when allowed")
     p.add_argument("--via-serial", action="store_true", help="with --demo: the simulated pulse oximeter talks the Contec CMS50 V7 protocol over a pseudo-terminal, read by the real serial driver")
     p.add_argument("--speed", type=_speed, default=1.0, metavar="N", help="session time runs N times faster than real time (1-600; simulated and replayed sessions only)")
     p.add_argument("--minutes", type=_positive_float, metavar="M", help="stop after M minutes of session time and exit 0")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from monitor.clock import Clock
 from monitor.core import Core
+from monitor.schedule import load_templates
 from monitor.events import TechnicalNotice
 from monitor.ports import Driver, DriverSink
 from monitor.session import Session, SessionInfo
@@ -41,7 +42,7 @@ class Pipeline:
         self.db: Database = open_database(db_url)  # StorageError before anything is started
         relay = _NoticeRelay()
         self.recorder: Recorder = Recorder(self.db, notices=relay)
-        self.core = Core(clock, self.recorder)
+        self.core = Core(clock, self.recorder, templates=load_templates())  # protocol rules: monitor/protocol_templates
         relay.target = self.core
         self._drivers: list[Driver] = []
         self._running = False

@@ -11,20 +11,49 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from monitor.alarms import AlarmEngine, AlarmEvent, AlarmPreset, AlarmState, Inactivation, Role, Transition, preset_for
+from monitor.alarms import (
+    AlarmEngine,
+    AlarmEvent,
+    AlarmPreset,
+    AlarmSettingError,
+    AlarmState,
+    Inactivation,
+    Role,
+    Transition,
+    WorkstationAlarmConfig,
+    preset_for,
+)
 from monitor.clock import Clock
+from monitor.errors import KnownError
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
+from monitor.observations import ObsKind, Observation, ObservationError, ObservationLog, check_time, summary
 from monitor.ports import DeviceInfo, RecordingSink
 from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
 from monitor.ring import TimeSeriesBuffer
-from monitor.session import Session, SessionInfo
+from monitor.schedule import BpSample, DoseGateState, ProtocolTemplate, ScheduleStatus, dose_gate, evaluate
+from monitor.session import DosingProtocol, Session, SessionInfo
 
 log = logging.getLogger(__name__)
+
+#: Manual vitals enter as readings of this source; it never goes stale (entries are occasional).
+MANUAL_SOURCE = "manual"
+MANUAL_STALE_S = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What was committed, warnings for the nurse (e.g. Spravato devices too close) and a short label."""
+
+    observation: Observation
+    warnings: tuple[str, ...]
+    text: str
+
 
 UiEvent = DeviceStatus | TechnicalNotice | SessionEvent | AlarmEvent | AlarmState
 
@@ -105,8 +134,15 @@ class Core:
         clock: Clock,
         recorder: RecordingSink | None = None,
         store: LiveStore | None = None,
+        templates: Mapping[DosingProtocol, ProtocolTemplate] | None = None,
     ) -> None:
+        """``templates``: the protocol rules (pre-dose BP before t0, schedule, discharge lock); None
+        runs without protocol rules (plain core tests)."""
         self.clock = clock
+        self.templates: dict[DosingProtocol, ProtocolTemplate] = dict(templates or {})
+        self.observations = ObservationLog()
+        self._obs_lock = threading.Lock()
+        self._manual_registered: int | None = -1  # session id the manual source is registered for
         self.store = store or LiveStore()
         self.ui_events: queue.SimpleQueue[UiEvent] = queue.SimpleQueue()
         self._recorder = recorder
@@ -121,6 +157,9 @@ class Core:
         self._alarms = AlarmEngine(preset_for(None), stale_grace_s=MIN_REAL_SILENCE_S * clock.speed)
         self._alarm_lock = threading.Lock()
         self._alarm_version = -1
+        self._alarm_config: WorkstationAlarmConfig | None = None
+        #: time.monotonic() of the last alarm tick: the app's alarm watchdog reads it (requirement 25).
+        self.last_alarm_tick = time.monotonic()
 
     # ---- DriverSink (any thread; only queues) -------------------------------------------------
     def register_device(self, info: DeviceInfo) -> None:
@@ -150,6 +189,7 @@ class Core:
         if self._session is not None and self._session.info.ended is None:
             raise ValueError("a session is already running; end it before starting another")
         self.store.clear()
+        self.observations = ObservationLog()
         if self._recorder is not None:
             session.assign_id(self._recorder.begin_session(session.info))
         self._session = session
@@ -165,6 +205,10 @@ class Core:
 
     def mark_dose(self, t: float | None = None, user: str = "") -> SessionInfo:
         session = self._require_session()
+        if session.info.t0 is None:
+            gate = dose_gate(self.template, session.info, self.observations.current(), self.bp_samples())
+            if gate.state is not DoseGateState.OK:
+                raise ObservationError(gate.message)
         info = session.mark_dose(self.clock.now() if t is None else t)
         if self._recorder is not None and info.session_id is not None:
             self._recorder.update_session(info)
@@ -180,6 +224,131 @@ class Core:
         if self._recorder is not None and info.session_id is not None:
             self._recorder.update_session(info)
         return info
+
+    # ---- clinician observations (GUI thread; committed to the recording before these return) -----
+    @property
+    def template(self) -> ProtocolTemplate | None:
+        """The running session's protocol template (None: no protocol rules)."""
+        s = self._session
+        return None if s is None else self.templates.get(s.info.protocol)
+
+    def bp_samples(self) -> list[BpSample]:
+        """Every blood pressure of the session: cuff readings from the live store (paired by source
+        and time) plus manual entries from the observation log (current versions, so an amended
+        manual BP counts with its corrected value)."""
+        out: list[BpSample] = []
+        dia = dict(self.store.series("nibp_dia"))
+        for src, buf in self.store.series("nibp_sys"):
+            if src == MANUAL_SOURCE or src not in dia:
+                continue
+            ts, vs = buf.snapshot()
+            td, vd = dia[src].snapshot()
+            lookup = dict(zip(td.tolist(), vd.tolist(), strict=True))
+            for t, v in zip(ts.tolist(), vs.tolist(), strict=True):
+                d = lookup.get(t)
+                if d is not None and v == v and d == d:  # NaN = no value
+                    out.append(BpSample(t, v, d))
+        for o in self.observations.current(ObsKind.MANUAL_VITALS):
+            vals = o.data["values"]
+            if "nibp_sys" in vals:
+                out.append(BpSample(o.t, float(vals["nibp_sys"]), float(vals["nibp_dia"])))
+        return sorted(out, key=lambda b: b.t)
+
+    def schedule_status(self, now: float | None = None) -> ScheduleStatus | None:
+        """Checkpoints and the discharge lock of the running session (None without a template)."""
+        s, tpl = self._session, self.template
+        if s is None or tpl is None:
+            return None
+        return evaluate(tpl, s.info, self.clock.now() if now is None else now, self.observations.current(), self.bp_samples())
+
+    def record_observation(self, obs: Observation) -> RecordResult:
+        """Validate ``obs`` against the session and the protocol, commit it to the recording, and
+        only then add it to the log and show it. Raises ``ObservationError`` (nothing stored) or
+        ``KnownError`` (the recording could not take it: nothing stored, nothing shown)."""
+        session = self._require_session()
+        with self._obs_lock:
+            info = session.info
+            now = self.clock.now()
+            if info.ended is not None:
+                raise ObservationError("the session has ended: start a new session to record observations")
+            check_time(obs.t, info.started, now)
+            obs = replace(obs, recorded_t=now)
+            warnings: list[str] = []
+            if obs.amends is not None:
+                original = self.observations.get(obs.amends)
+                if original is None:
+                    raise ObservationError("the observation to amend is not part of this session")
+                if original.kind is not obs.kind:
+                    raise ObservationError(f"an amendment keeps the kind of the original ({original.kind.value})")
+                obs = replace(obs, amends=self.observations.root_of(obs.amends))
+            sets_t0 = obs.kind is ObsKind.DOSE and obs.amends is None and info.t0 is None
+            if obs.kind is ObsKind.DOSE:
+                warnings += self._dose_warnings(obs, sets_t0)
+                if warnings:
+                    obs = replace(obs, data={**obs.data, "warnings": warnings})
+            elif obs.kind is ObsKind.CADSS:
+                obs = replace(obs, data={**obs.data, **self._cadss_flags(obs, info)})
+            elif obs.kind is ObsKind.DISCHARGE:
+                status = self.schedule_status(now)
+                if info.t0 is None:
+                    raise ObservationError("discharge is only possible after the first dose and the minimum observation time")
+                if status is not None and not status.discharge.allowed:
+                    raise ObservationError("discharge is not allowed yet: " + "; ".join(status.discharge.reasons))
+            event = SessionEvent(
+                EventKind.AMENDMENT if obs.amends else EventKind.OBSERVATION, obs.t, f"user:{obs.author}", obs.record()
+            )
+            self._record_event(event, to_ui=False)  # commits (raises KnownError) before anything is shown
+            self.observations.add(obs)
+        self.ui_events.put(event)
+        if sets_t0:
+            self.mark_dose(obs.t, user=obs.author)
+        if obs.kind is ObsKind.MOAAS:
+            self.post_observation("moaas", float(obs.data["score"]), obs.t)
+        elif obs.kind is ObsKind.MANUAL_VITALS:
+            self._put_manual(obs)
+        elif obs.kind is ObsKind.DISCHARGE:
+            self.end_session("discharged", user=obs.author)
+        return RecordResult(obs, tuple(warnings), summary(obs))
+
+    def _dose_warnings(self, obs: Observation, sets_t0: bool) -> list[str]:
+        """Spravato devices under the minimum gap; the protocol gate for the dose that sets t0."""
+        tpl = self.template
+        session = self._require_session()
+        if sets_t0:
+            gate = dose_gate(tpl, session.info, self.observations.current(), self.bp_samples())
+            if gate.state is not DoseGateState.OK:
+                raise ObservationError(gate.message)
+        out: list[str] = []
+        if obs.amends is None and tpl is not None and tpl.device_gap_s is not None:
+            for prev in self.observations.current(ObsKind.DOSE):
+                gap = abs(obs.t - prev.t)
+                if gap < tpl.device_gap_s:
+                    out.append(
+                        f"devices {gap / 60:.1f} min apart: the label asks for {tpl.device_gap_s / 60:g} min between devices"
+                    )
+                    break
+        return out
+
+    def _cadss_flags(self, obs: Observation, info: SessionInfo) -> dict[str, Any]:
+        """'Dissociation present' against the pre-dose CADSS (total > 4 and above baseline)."""
+        base = None
+        if info.t0 is not None and obs.t >= info.t0:
+            pre = [o for o in self.observations.current(ObsKind.CADSS) if o.t < info.t0 and o.obs_id != obs.amends]
+            base = int(pre[-1].data["total"]) if pre else None
+        total = int(obs.data["total"])
+        return {"baseline_total": base, "dissociation": total > 4 and total > (base or 0)}
+
+    def _put_manual(self, obs: Observation) -> None:
+        """Manual vitals become readings of source "manual", shown and recorded like device readings."""
+        sid = self._active_session_id()
+        if self._manual_registered != sid:
+            self._manual_registered = sid
+            self.register_device(DeviceInfo(MANUAL_SOURCE, "Manual entry", "manual", MANUAL_STALE_S))
+        readings = [Reading(MANUAL_SOURCE, ch, obs.t, float(v)) for ch, v in obs.data["values"].items()]
+        if "nibp_sys" in obs.data["values"]:
+            sys_, dia = float(obs.data["values"]["nibp_sys"]), float(obs.data["values"]["nibp_dia"])
+            readings.append(Reading(MANUAL_SOURCE, "nibp_map", obs.t, round(dia + (sys_ - dia) / 3.0)))
+        self.put_readings(readings)
 
     def _require_session(self) -> Session:
         if self._session is None:
@@ -362,6 +531,7 @@ class Core:
     def _alarm_tick(self) -> None:
         with self._alarm_lock:
             self._publish_alarms(self._alarms.tick(self.clock.now()))
+        self.last_alarm_tick = time.monotonic()
 
     def _publish_alarms(self, events: list[AlarmEvent], record: bool = True) -> None:
         """Hand the engine's events to the GUI and the alarm log, then a fresh AlarmState if it
@@ -434,6 +604,63 @@ class Core:
         with self._alarm_lock:
             events = self._alarms.observe(code, value, self.clock.now() if t is None else t)
             self._publish_alarms(events)
+        return events
+
+    # ---- crisis symptoms and the workstation's alarm configuration (issue 5, req. 15/17/24) -------
+    def set_crisis_symptoms(self, symptoms: set[str] | frozenset[str], user: str) -> list[AlarmEvent]:
+        """The symptoms the nurse ticked (GUI thread); with severe hypertension present they make
+        the alarm HIGH ("refer for emergency care"). Logged with who, when and which."""
+        with self._alarm_lock:
+            events = self._alarms.set_crisis_symptoms(symptoms, self.clock.now(), user)
+            self._publish_alarms(events)
+        return events
+
+    def crisis_symptoms(self) -> frozenset[str]:
+        with self._alarm_lock:
+            return self._alarms.symptoms
+
+    @property
+    def alarm_config(self) -> WorkstationAlarmConfig | None:
+        """The workstation's alarm configuration (HR confirmation, responsible-organization PIN)."""
+        return self._alarm_config
+
+    def attach_alarm_config(self, config: WorkstationAlarmConfig) -> None:
+        """Use this workstation's configuration: until its medical director has confirmed the HR
+        limits a LOW technical condition says so (requirement 17)."""
+        self._alarm_config = config
+        confirmation = config.hr_confirmation()
+        with self._alarm_lock:
+            self._publish_alarms(self._alarms.require_hr_confirmation(confirmation, self.clock.now()))
+
+    def hr_confirmation(self) -> dict[str, Any] | None:
+        with self._alarm_lock:
+            return self._alarms.hr_confirmation
+
+    def confirm_hr_limits(self, user: str, role: Role) -> list[AlarmEvent]:
+        """The medical director confirms the HR limits for this workstation (responsible
+        organization only): remembered in the workstation configuration and recorded as an
+        alarm_setting event with who and when."""
+        config = self._alarm_config
+        if config is None:
+            raise AlarmSettingError("this workstation keeps no alarm configuration: the HR limits cannot be confirmed here")
+        with self._alarm_lock:
+            old = self._alarms.hr_confirmation
+            events = self._alarms.confirm_hr_limits(self.clock.now(), user, role, at_utc=time.time())
+            confirmation = self._alarms.hr_confirmation
+            assert confirmation is not None
+            try:
+                config.save_hr_confirmation(confirmation)
+            except (OSError, KnownError) as exc:
+                self._alarms.require_hr_confirmation(old, self.clock.now())
+                self._publish_alarms([])
+                raise AlarmSettingError(f"the confirmation could not be saved: {exc}") from None
+            self._publish_alarms([e for e in events if e.transition is not Transition.SETTING_CHANGED])
+            for e in events:
+                if e.transition is Transition.SETTING_CHANGED:
+                    self.ui_events.put(e)
+        for e in events:
+            if e.transition is Transition.SETTING_CHANGED:
+                self._record_event(SessionEvent(EventKind.ALARM_SETTING, e.t, f"user:{e.user}", e.record()), to_ui=False)
         return events
 
     def _watch_links(self) -> None:

@@ -18,6 +18,8 @@ class EventKind(enum.Enum):
     NOTE = "note"
     ALARM = "alarm"  # alarm log: raised, escalated, acknowledged, paused, resumed, cleared (data: AlarmEvent.record())
     ALARM_SETTING = "alarm_setting"  # an alarm limit/option changed: who, when, old, new
+    OBSERVATION = "observation"  # clinician entry (data: monitor.observations.Observation.record())
+    AMENDMENT = "amendment"  # a correction: a new record whose data["amends"] names the original
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ unit and LOINC/MDC codes, so the file can be read without this program.
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -18,6 +19,7 @@ from monitor.events import EventKind, SessionEvent
 from monitor.readings import Flag, Reading, WaveformBlock
 from recordings.database import Database
 from recordings.reader import DeviceRecord, RecordingReader, SessionRecord
+from recordings.observation_export import export_checkpoints, export_observations
 
 FORMAT: Final = "session-monitor/1"
 INTERRUPTED: Final = "interrupted"
@@ -51,6 +53,8 @@ def export_session(
         "waveforms": [_waveform(w) for w in waveforms],
         "events": [_event(e) for e in events],
         "alarm_log": [_alarm(e, session.t0) for e in events if e.kind in (EventKind.ALARM, EventKind.ALARM_SETTING)],
+        "observations": export_observations(events, session.t0, iso_utc),
+        "checkpoints": export_checkpoints(session, events, readings, max([time.time(), *(r.t for r in readings[-1:])]), iso_utc),
     }
 
 

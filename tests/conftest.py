@@ -12,6 +12,8 @@ from pathlib import Path
 # every test, and every program a test starts, sees an empty device list of its own.
 _DEVICE_DIR = tempfile.mkdtemp(prefix="sm-test-devices-")
 os.environ["SESSION_MONITOR_DEVICES"] = os.path.join(_DEVICE_DIR, "devices.json")
+# Likewise the workstation's alarm configuration (HR-limit confirmation, responsible-organization PIN).
+os.environ["SESSION_MONITOR_WORKSTATION"] = os.path.join(_DEVICE_DIR, "workstation.json")
 
 import pytest
 

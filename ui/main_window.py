@@ -33,12 +33,14 @@ from monitor.clock import Clock
 from monitor.core import Core
 from monitor.errors import KnownError
 from monitor.events import EventKind, SessionEvent, TechnicalNotice
+from monitor.observations import summary as observation_summary
 from monitor.readings import DeviceStatus
 from monitor.session import Session, SessionInfo, SessionState
 from ui import theme
 from ui.alarm_audio import AlarmSound, AlarmSounder, NullSound
 from ui.alarm_panel import COLOURS, TILE_CHANNELS, AlarmBar, AlarmList, Flasher
 from ui.core_adapter import CoreAdapter
+from ui.observation_panel import ObservationPanel
 from ui.session_dialog import SessionDialog
 from ui.status_panel import DeviceStatusLine, NoticeBanner
 from ui.tiles import TilesPanel
@@ -116,6 +118,9 @@ class MainWindow(QMainWindow):
         self.alarm_bar.limits_button.clicked.connect(self.open_alarm_limits)
         self.alarm_list = AlarmList()
         self.alarm_list.setMaximumHeight(130)
+        self.observations = ObservationPanel(core, self, self.show_error)  # issue 6: checkpoints, entry, event list
+        self.observations.on_saved = lambda o: self.trends.add_marker(o.t, observation_summary(o))
+        self.observations.events.setFixedWidth(300)
         self.sound = sound if sound is not None else NullSound()
         self.sounder = AlarmSounder(self.sound, core.post_notice, clock)
         self._alarm_state: AlarmState | None = None
@@ -124,7 +129,10 @@ class MainWindow(QMainWindow):
         left = QVBoxLayout()
         left.setSpacing(4)
         left.addWidget(self.waveform, 1)
-        left.addWidget(self.trends, 5)
+        plots_and_events = QHBoxLayout()  # the event list beside the plots (issue 6)
+        plots_and_events.addWidget(self.trends, 1)
+        plots_and_events.addWidget(self.observations.events)
+        left.addLayout(plots_and_events, 5)
         left.addWidget(self.alarm_list)
         body = QHBoxLayout()
         body.setSpacing(8)
@@ -137,6 +145,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(6)
         layout.addWidget(self.header)
         layout.addWidget(self.alarm_bar)
+        layout.addWidget(self.observations)
         layout.addWidget(self.banner)
         layout.addLayout(body, 1)
         layout.addWidget(self.status_line)
@@ -189,7 +198,7 @@ class MainWindow(QMainWindow):
         self.dose_button.setObjectName("doseButton")
         self.dose_button.setShortcut(QKeySequence("Ctrl+D"))
         self.dose_button.setToolTip("Mark the first dose now: sets t0 (Ctrl+D)")
-        self.dose_button.clicked.connect(self.mark_dose)
+        self.dose_button.clicked.connect(self.on_dose_clicked)
         self.end_button = QPushButton("End session")
         self.end_button.clicked.connect(self.on_end_clicked)
         self.devices_button = QPushButton("Devices…")
@@ -237,6 +246,7 @@ class MainWindow(QMainWindow):
             self.tiles.refresh(now)
         if self.status_line.isVisible():
             self.status_line.refresh(now)
+        self.observations.refresh(now)
         show_wave = self.waveform.available()
         if show_wave != self.waveform.isVisible():
             self.waveform.setVisible(show_wave)
@@ -312,6 +322,9 @@ class MainWindow(QMainWindow):
         elif isinstance(event, SessionEvent):
             if event.kind in (EventKind.SESSION_STARTED, EventKind.DOSE_GIVEN, EventKind.SESSION_ENDED):
                 self.trends.mark_dirty()
+            if event.kind is EventKind.SESSION_STARTED:
+                self.trends.clear_markers()
+            self.observations.on_event(event)
         elif not isinstance(event, DeviceStatus):
             log.warning("unexpected UI event %r", event)
         self._labels_due = True
@@ -349,6 +362,15 @@ class MainWindow(QMainWindow):
         self._labels_due = True
         self.statusBar().showMessage(f"Session started for {info.patient_id}", 10_000)
         return True
+
+    @Slot()
+    def on_dose_clicked(self) -> None:
+        """With a protocol template the dose is recorded with drug, route, mg and lot (REMS PMF), so
+        the button opens the dose dialog; without one it marks t0 at once."""
+        if self._core.template is not None:
+            self.observations.open("dose")
+        else:
+            self.mark_dose()
 
     @Slot()
     def mark_dose(self) -> bool:

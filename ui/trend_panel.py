@@ -233,6 +233,7 @@ class TrendPanel(QWidget):
         self._drawn_window_s = 0.0
         self._dirty = True
         self._oldest_cache: tuple[float | None, float | None] = (None, None)  # (looked up at, oldest t)
+        self.markers: list[tuple[float, str, list[pg.InfiniteLine]]] = []  # observations: (t, label, one line per row)
 
         self.plots_widget = pg.GraphicsLayoutWidget()
         self.plots_widget.setBackground(theme.BACKGROUND)
@@ -352,6 +353,29 @@ class TrendPanel(QWidget):
                 row.dose_line.setVisible(t0 is not None)
                 if t0 is not None:
                     row.dose_line.setValue((t0 - ref) / 60.0)
+            for t, _, lines in self.markers:
+                for line in lines:
+                    line.setValue((t - ref) / 60.0)
+
+    def add_marker(self, t: float, text: str) -> None:
+        """An observation on the time axis: a thin dotted line through every row, its short label
+        in the top row (positions follow "now" like the dose line)."""
+        pen = pg.mkPen(theme.TEXT_DIM, width=1, style=Qt.PenStyle.DotLine)
+        lines = []
+        for i, row in enumerate(self.rows):
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
+            if i == 0:
+                line.label = pg.InfLineLabel(line, text=text, position=0.75, rotateAxis=(1, 0), anchors=[(0, 1), (0, 1)], color=theme.TEXT_DIM)
+            row.plot.addItem(line, ignoreBounds=True)
+            lines.append(line)
+        self.markers.append((t, text, lines))
+        self._dirty = True
+
+    def clear_markers(self) -> None:
+        for _, _, lines in self.markers:
+            for row, line in zip(self.rows, lines, strict=True):
+                row.plot.removeItem(line)
+        self.markers.clear()
 
     def mark_dirty(self) -> None:
         """Redraw everything next frame (new session, dose marked)."""

@@ -89,7 +89,8 @@ def test_demo_runs_records_screenshots_and_exports(tmp_path):
     assert doc["session"]["patient_id"].startswith("SIM-")
     assert doc["session"]["t0"] is not None
     minutes = (doc["session"]["ended_utc"] - doc["session"]["started_utc"]) / 60
-    assert 45 <= minutes < 47
+    # at 600x the 100 ms control tick is a session-minute, and a loaded machine adds a few more
+    assert 45 <= minutes < 50
     channels = {r["channel"] for r in doc["readings"]}
     assert {"spo2", "pr", "nibp_sys", "nibp_dia", "nibp_map"} <= channels
     assert any(w["channel"] == "pleth" for w in doc["waveforms"])
