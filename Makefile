@@ -25,8 +25,8 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m bench
 
 screenshot: setup
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor --demo ketamine-typical --speed 60 --minutes 45 \
-	  --db sqlite:///out/screenshot.db --screenshot docs/dashboard.png
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor --demo hypertensive-responder --demo-nurse --speed 120 \
+	  --minutes 42 --db sqlite:///out/screenshot.db --screenshot docs/dashboard.png
 
 clean:
 	rm -rf $(VENV) out

@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSizePolicy,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from monitor.alarms import AlarmEvent, AlarmState
+from monitor.alarms import AlarmEvent, AlarmState, shown_as_alarm
 from monitor.clock import Clock
 from monitor.core import Core
 from monitor.errors import KnownError
@@ -50,6 +51,8 @@ from ui.waveform_panel import WaveformPanel
 log = logging.getLogger(__name__)
 
 TILE_COLUMN_WIDTH_PX = 360
+#: The observations / alarm-log column beside the trends.
+SIDE_COLUMN_WIDTH_PX = 320
 
 
 def hms(seconds: float) -> str:
@@ -117,10 +120,12 @@ class MainWindow(QMainWindow):
         self.alarm_bar = AlarmBar(core, self._alarm_user, flasher, on_error=self.show_error)
         self.alarm_bar.limits_button.clicked.connect(self.open_alarm_limits)
         self.alarm_list = AlarmList()
-        self.alarm_list.setMaximumHeight(130)
         self.observations = ObservationPanel(core, self, self.show_error)  # issue 6: checkpoints, entry, event list
         self.observations.on_saved = lambda o: self.trends.add_marker(o.t, observation_summary(o))
-        self.observations.events.setFixedWidth(300)
+        self.side_tabs = QTabWidget()  # the event list and the alarm log beside the plots
+        self.side_tabs.addTab(self.observations.events, "Observations")
+        self.side_tabs.addTab(self.alarm_list, "Alarm log")
+        self.side_tabs.setFixedWidth(SIDE_COLUMN_WIDTH_PX)
         self.sound = sound if sound is not None else NullSound()
         self.sounder = AlarmSounder(self.sound, core.post_notice, clock)
         self._alarm_state: AlarmState | None = None
@@ -129,11 +134,10 @@ class MainWindow(QMainWindow):
         left = QVBoxLayout()
         left.setSpacing(4)
         left.addWidget(self.waveform, 1)
-        plots_and_events = QHBoxLayout()  # the event list beside the plots (issue 6)
+        plots_and_events = QHBoxLayout()
         plots_and_events.addWidget(self.trends, 1)
-        plots_and_events.addWidget(self.observations.events)
+        plots_and_events.addWidget(self.side_tabs)
         left.addLayout(plots_and_events, 5)
-        left.addWidget(self.alarm_list)
         body = QHBoxLayout()
         body.setSpacing(8)
         body.addLayout(left, 1)
@@ -318,7 +322,8 @@ class MainWindow(QMainWindow):
             self.sounder.on_event(event)
             return
         if isinstance(event, TechnicalNotice):
-            self.banner.on_notice(event)
+            if not shown_as_alarm(event.key):  # the alarm bar and list show those
+                self.banner.on_notice(event)
         elif isinstance(event, SessionEvent):
             if event.kind in (EventKind.SESSION_STARTED, EventKind.DOSE_GIVEN, EventKind.SESSION_ENDED):
                 self.trends.mark_dirty()

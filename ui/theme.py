@@ -99,6 +99,9 @@ def qcolor(hex_colour: str) -> QColor:
 STYLE_SHEET: Final = f"""
 QMainWindow, QWidget#dashboard {{ background: {BACKGROUND}; }}
 QWidget {{ color: {TEXT}; }}
+QTabWidget::pane {{ border: 1px solid {PANEL_BORDER}; background: {PANEL}; }}
+QTabBar::tab {{ background: {PANEL}; color: {TEXT_DIM}; border: 1px solid {PANEL_BORDER}; padding: 4px 12px; }}
+QTabBar::tab:selected {{ color: {TEXT}; border-bottom-color: {PANEL}; }}
 QFrame#tile, QFrame#header, QFrame#statusLine {{
     background: {PANEL}; border: 1px solid {PANEL_BORDER}; border-radius: 4px;
 }}

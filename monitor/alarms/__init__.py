@@ -2,7 +2,7 @@
 with their sources, the engine run by the core thread, and the frozen types the GUI and the
 recording receive. Qt-free: stdlib + numpy only."""
 
-from monitor.alarms.engine import AUDIO_NOTICE_KEY, HR_CONFIRM_KEY, WATCHDOG_NOTICE_KEY, AlarmEngine
+from monitor.alarms.engine import AUDIO_NOTICE_KEY, HR_CONFIRM_KEY, WATCHDOG_NOTICE_KEY, AlarmEngine, shown_as_alarm
 from monitor.alarms.model import (
     AlarmCategory,
     AlarmCondition,
@@ -29,6 +29,7 @@ from monitor.alarms.workstation import MemoryAlarmConfig, WorkstationAlarmConfig
 
 __all__ = [
     "AUDIO_NOTICE_KEY",
+    "shown_as_alarm",
     "CRISIS_SYMPTOMS",
     "HR_CONFIRM_KEY",
     "WATCHDOG_NOTICE_KEY",

@@ -59,6 +59,14 @@ NOTICE_KINDS: Final[dict[str, TechnicalKind]] = {
     AUDIO_NOTICE_KEY: TechnicalKind.AUDIO,
     WATCHDOG_NOTICE_KEY: TechnicalKind.ALARM_SYSTEM,
 }
+
+
+def shown_as_alarm(notice_key: str) -> bool:
+    """Technical notices the alarm system turns into alarm conditions (device links, recorder, sound,
+    watchdog): the alarm bar and list show them, so a notice banner need not repeat them."""
+    return notice_key in NOTICE_KINDS or notice_key.startswith("device:")
+
+
 #: The technical condition shown until the medical director confirms the HR limits (requirement 17).
 HR_CONFIRM_KEY: Final = "config:hr_limits"
 HR_UNCONFIRMED_MESSAGE: Final = "HR alarm limits not yet confirmed by the medical director — open Limits…"

@@ -340,24 +340,33 @@ def test_status_line_shows_streaming_then_no_data_then_lost(window, core, clock,
 def test_notice_banner_appears_and_clears(window, core, clock, frame):
     frame()
     assert not window.banner.isVisible()
-    core.post_notice(TechnicalNotice("recorder", "Recording degraded: disk full", NoticeLevel.CRITICAL, clock.now()))
+    core.post_notice(TechnicalNotice("app.device-setup", "Bedside oximeter: unknown protocol", NoticeLevel.WARNING, clock.now()))
     frame()
     assert window.banner.isVisible()
-    assert window.banner.texts() == ["⚠ Recording degraded: disk full"]
-    core.post_notice(TechnicalNotice("recorder", "recording ok", NoticeLevel.INFO, clock.now(), active=False))
+    assert window.banner.texts() == ["⚠ Bedside oximeter: unknown protocol"]
+    core.post_notice(TechnicalNotice("app.device-setup", "ok", NoticeLevel.INFO, clock.now(), active=False))
     frame()
     assert not window.banner.isVisible()
 
 
-def test_lost_device_raises_a_notice_that_clears_when_data_returns(window, core, clock, frame):
+def test_conditions_the_alarm_system_shows_are_not_repeated_in_the_banner(window, core, clock, frame):
+    """A failing recorder is an alarm condition: the alarm list shows it, the notice banner does not."""
+    core.post_notice(TechnicalNotice("recorder", "Recording degraded: disk full", NoticeLevel.CRITICAL, clock.now()))
+    frame()
+    assert not window.banner.isVisible()
+    assert any("Recording degraded: disk full" in row[2] for row in window.alarm_list.rows())
+
+
+def test_lost_device_raises_an_alarm_that_clears_when_data_returns(window, core, clock, frame):
     core.register_device(DeviceInfo(SRC, "Pulse oximeter", "oximeter", 10.0))
     core.put_status(DeviceStatus(SRC, LinkState.LOST, clock.now(), "unplugged"))
     frame()
-    assert window.banner.isVisible()
-    assert "Pulse oximeter lost" in window.banner.texts()[0]
+    assert not window.banner.isVisible()  # shown once, by the alarm system
+    rows = window.alarm_list.rows()
+    assert rows and "Pulse oximeter" in rows[0][2] and rows[0][3] == "active"
     core.put_status(DeviceStatus(SRC, LinkState.STREAMING, clock.now()))
     frame()
-    assert not window.banner.isVisible()
+    assert window.alarm_list.rows()[0][3].startswith("cleared")
 
 
 # ---- new session dialog -------------------------------------------------------------------------
