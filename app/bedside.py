@@ -25,6 +25,9 @@ from app.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 CONTROL_INTERVAL_MS = 100
+#: The amount the demo records for a ketamine (non-device) protocol: a made-up demo figure for a
+#: simulated patient, not a dosing recommendation.
+DEMO_KETAMINE_DOSE_MG = 35.0
 
 
 def _protocol(name: str) -> DosingProtocol:
@@ -36,20 +39,20 @@ def _protocol(name: str) -> DosingProtocol:
 
 
 def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[Driver], Any]:
-    """The devices for --demo / --replay (real serial and BLE devices come with their own issues).
-    Built before anything starts, so an unknown scenario or a missing record is one clear message."""
+    """The simulated or replayed devices of --demo / --replay (remembered real devices are started by
+    the controller). Built before anything starts, so an unknown scenario or a missing record is one
+    clear message."""
     from devices.replay import ReplayDriver
     from devices.scenario import load_scenario
     from devices.simulated import simulated_devices
 
-    if getattr(args, "demo_ble", False) and not args.demo:
-        raise ConfigError("--demo-ble needs --demo SCENARIO")
-    if getattr(args, "via_serial", False) and not args.demo:
-        raise ConfigError("--via-serial needs --demo SCENARIO")
+    for flag, given in (("--demo-ble", args.demo_ble), ("--via-serial", args.via_serial), ("--demo-nurse", args.demo_nurse)):
+        if given and not args.demo:
+            raise ConfigError(f"{flag} needs --demo SCENARIO")
     if args.demo:
         scenario = load_scenario(args.demo)
         drivers: list[Driver] = list(simulated_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed))
-        if getattr(args, "via_serial", False):  # issue 3: the oximeter as a Contec CMS50 V7 on a pty
+        if args.via_serial:  # issue 3: the oximeter as a Contec CMS50 V7 on a pty
             from devices.protocol_sims import SerialLoopback
             from devices.simulated import SimulatedOximeter
 
@@ -58,7 +61,7 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
                 SerialLoopback("cms50-v7", pipeline.clock, scenario, pipeline.t0, seed=args.seed, label=label) if isinstance(d, SimulatedOximeter) else d
                 for d in drivers
             ]
-        if getattr(args, "demo_ble", False):  # issue 4: simulated BLE devices over bumble's virtual link
+        if args.demo_ble:  # issue 4: simulated BLE devices over bumble's virtual link
             from devices.ble.peripherals import simulated_ble_devices
 
             drivers += simulated_ble_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed)
@@ -121,6 +124,7 @@ class _Controller:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
+        from app.demo_nurse import DemoNurse
         from ui.alarm_audio import QtAlarmSound
         from ui.core_adapter import CoreAdapter
         from ui.main_window import MainWindow
@@ -129,9 +133,7 @@ class _Controller:
         self._clock, self._core = pipeline.clock, pipeline.core
         self._qt = QApplication.instance()
         self._dose_after_s: float | None = scenario.demo.dose_after_s if scenario is not None else None
-        from app.demo_nurse import DemoNurse
-
-        self._nurse = DemoNurse(self._core) if getattr(args, "demo_nurse", False) and scenario is not None else None
+        self._nurse = DemoNurse(self._core) if args.demo_nurse and scenario is not None else None
         self._exit = 0
         self._signal: int | None = None
         self._screenshot_taken = False
@@ -278,7 +280,8 @@ class _Controller:
             core.mark_dose(t, user="demo")
             return
         device = 1 if tpl.device_mg is not None else None
-        core.record_observation(ob.dose(t, "demo", drug=tpl.drug, route=tpl.route, dose_mg=tpl.device_mg or 35.0, lot="DEMO", device=device))
+        dose_mg = tpl.device_mg or DEMO_KETAMINE_DOSE_MG
+        core.record_observation(ob.dose(t, "demo", drug=tpl.drug, route=tpl.route, dose_mg=dose_mg, lot="DEMO", device=device))
 
     def _finish(self, code: int) -> None:
         self._exit = code
