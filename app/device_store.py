@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-import platformdirs
-
+from app.config_files import config_path, write_json_atomically
 from monitor.clock import Clock
 from monitor.errors import ConfigError, KnownError
 from monitor.ports import DeviceCatalog, DeviceConfig, DeviceConfigStore, Driver
@@ -23,11 +21,7 @@ VERSION = 1
 
 
 def default_path() -> Path:
-    """``$SESSION_MONITOR_DEVICES`` if set (tests, kiosk set-ups), else the user's config folder."""
-    override = os.environ.get("SESSION_MONITOR_DEVICES")
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir("session-monitor")) / "devices.json"
+    return config_path("SESSION_MONITOR_DEVICES", "devices.json")
 
 
 class JsonDeviceStore:
@@ -57,21 +51,7 @@ class JsonDeviceStore:
             ) from None
 
     def save(self, configs: list[DeviceConfig]) -> None:
-        doc = {"version": VERSION, "devices": [asdict(c) for c in configs]}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".devices-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(doc, f, indent=1)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise ConfigError(f"cannot save the device list to {self.path}: {exc.strerror or exc}; check the disk and permissions") from None
+        write_json_atomically(self.path, {"version": VERSION, "devices": [asdict(c) for c in configs]}, "the device list")
 
 
 def device_catalogs() -> list[DeviceCatalog]:

@@ -5,7 +5,6 @@ so what the tests prove is what the bedside program runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from monitor.clock import Clock

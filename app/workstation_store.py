@@ -8,13 +8,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
-from monitor.errors import ConfigError
+from app.config_files import config_path, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +19,7 @@ VERSION = 1
 
 
 def default_path() -> Path:
-    """``$SESSION_MONITOR_WORKSTATION`` if set (tests, kiosk set-ups), else the user's config folder."""
-    override = os.environ.get("SESSION_MONITOR_WORKSTATION")
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_config_dir("session-monitor")) / "workstation.json"
+    return config_path("SESSION_MONITOR_WORKSTATION", "workstation.json")
 
 
 class JsonWorkstationConfig:
@@ -52,22 +45,7 @@ class JsonWorkstationConfig:
         doc = self._load()
         doc["version"] = VERSION
         doc[key] = value
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".workstation-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(doc, f, indent=1)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot save the workstation configuration to {self.path}: {exc.strerror or exc}; check the disk and permissions"
-            ) from None
+        write_json_atomically(self.path, doc, "the workstation configuration")
 
     def _section(self, key: str) -> dict[str, Any] | None:
         value = self._load().get(key)

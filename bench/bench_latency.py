@@ -15,7 +15,6 @@ import os
 import random
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

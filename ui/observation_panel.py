@@ -259,7 +259,6 @@ class ObservationPanel(QWidget):
             chip.setContentsMargins(6, 1, 6, 1)
             self.strip.insertWidget(len(self.chips), chip)
             self.chips.append(chip)
-        t0 = None if info is None else info.t0
         for i, chip in enumerate(self.chips):
             if i >= len(chips):
                 chip.setVisible(False)
