@@ -1,0 +1,320 @@
+"""The prescriber's session summary (clinical.md requirement 31, §5.2): the figures she needs to
+decide whether the next dose is safe, computed from plain recorded data.
+
+Pure functions over readings, current observations, alarm-log events, device-status events and the
+session info: no database and no Qt, so the review window, the PDF report, the exports and the tests
+all get the same numbers from the same code.
+
+Conventions (documented here because a prescriber will compare them with a paper form):
+
+* Post-dose figures (peaks, SpO2 minimum and time below thresholds, CADSS peak, MOAA/S nadir) use
+  only data at or after t0; with no dose recorded they use the whole recording and carry no minute.
+* Baseline: the last valid cuff reading before t0 for NIBP channels; the median of the valid
+  readings in the 60 s before t0 for the ~1 Hz channels.
+* Time below an SpO2 threshold is time-weighted: each valid sample counts until the next sample of
+  the same source, but never longer than ``max_hold_s`` (so a data gap is not counted as time below);
+  INVALID samples count nothing.
+* Alarms: each raised condition is counted once, at the highest priority it reached (an SpO2 < 93
+  condition that escalates to ≤ 90 counts as one HIGH).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from monitor.channels import CHANNELS, NIBP_CHANNELS, ChannelKind
+from monitor.events import EventKind, SessionEvent
+from monitor.observations import Observation, ObsKind
+from monitor.readings import LinkState, Reading
+from monitor.session import SessionInfo
+
+BASELINE_WINDOW_S: Final = 60.0
+SPO2_LOW: Final = 93.0  # strictly below (Phase 3 flag, clinical.md §1.3)
+SPO2_CRITICAL: Final = 90.0  # at or below (desaturation, clinical.md §2.1, §2.3)
+MAX_HOLD_S: Final = 5.0  # a 1 Hz sample stands for at most this long when the next one is late
+PRIORITIES: Final = ("HIGH", "MEDIUM", "LOW")
+_GAP_STATES: Final = frozenset({LinkState.LOST.value, LinkState.NO_DATA.value})
+
+
+@dataclass(frozen=True, slots=True)
+class Extreme:
+    """A peak or nadir: the value, when, and minutes after t0 (None without a dose)."""
+
+    value: float
+    t: float
+    minute: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceGaps:
+    """Where one device gave no usable data: link gaps (LOST / NO_DATA until it streamed again,
+    or until the end of the record) and INVALID readings (device there, value unusable)."""
+
+    source: str
+    link_gaps: tuple[tuple[float, float], ...] = ()
+    invalid_readings: int = 0
+    invalid_spans: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def link_gap_s(self) -> float:
+        return sum(b - a for a, b in self.link_gaps)
+
+    @property
+    def invalid_s(self) -> float:
+        return sum(b - a for a, b in self.invalid_spans)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    t0: float | None
+    baseline: Mapping[str, float] = field(default_factory=dict)  # channel -> value
+    peak_sbp: Extreme | None = None
+    peak_dbp: Extreme | None = None
+    peak_hr: Extreme | None = None
+    min_spo2: Extreme | None = None
+    spo2_below_93_min: float | None = None  # None: no SpO2 data
+    spo2_at_or_below_90_min: float | None = None
+    alarms_by_priority: Mapping[str, int] = field(default_factory=dict)  # "HIGH"/"MEDIUM"/"LOW" -> count
+    peak_cadss: Extreme | None = None
+    lowest_moaas: Extreme | None = None
+    ready_min: float | None = None  # the nurse's answer: minutes from t0 the patient would have been ready
+    discharge_t: float | None = None
+    discharge_min: float | None = None
+    observation_min: float | None = None  # (discharge, or end of record) - t0
+    gaps: Mapping[str, DeviceGaps] = field(default_factory=dict)  # source -> gaps
+
+    @property
+    def peak_delta_sbp(self) -> float | None:
+        """Peak SBP over the pre-dose baseline: the cross-session attenuation figure (requirement 32)."""
+        base = self.baseline.get("nibp_sys")
+        return None if self.peak_sbp is None or base is None else self.peak_sbp.value - base
+
+    def record(self) -> dict[str, Any]:
+        """Plain JSON (for the JSON export, the report and the tests): extremes as
+        ``{value, t, minute}``, gaps as lists of ``[start, end]`` epoch seconds."""
+
+        def ext(e: Extreme | None) -> dict[str, Any] | None:
+            return None if e is None else {"value": e.value, "t": e.t, "minute": e.minute}
+
+        return {
+            "t0": self.t0,
+            "baseline": dict(self.baseline),
+            "peak_sbp": ext(self.peak_sbp),
+            "peak_dbp": ext(self.peak_dbp),
+            "peak_hr": ext(self.peak_hr),
+            "peak_delta_sbp": self.peak_delta_sbp,
+            "min_spo2": ext(self.min_spo2),
+            "spo2_below_93_min": self.spo2_below_93_min,
+            "spo2_at_or_below_90_min": self.spo2_at_or_below_90_min,
+            "alarms_by_priority": dict(self.alarms_by_priority),
+            "peak_cadss": ext(self.peak_cadss),
+            "lowest_moaas": ext(self.lowest_moaas),
+            "ready_min": self.ready_min,
+            "discharge_t": self.discharge_t,
+            "discharge_min": self.discharge_min,
+            "observation_min": self.observation_min,
+            "gaps": {
+                src: {
+                    "link_gaps": [list(g) for g in d.link_gaps],
+                    "link_gap_s": d.link_gap_s,
+                    "invalid_readings": d.invalid_readings,
+                    "invalid_spans": [list(g) for g in d.invalid_spans],
+                    "invalid_s": d.invalid_s,
+                }
+                for src, d in self.gaps.items()
+            },
+        }
+
+
+def summarize(
+    info: SessionInfo,
+    readings: Sequence[Reading],
+    observations: Sequence[Observation] = (),
+    events: Sequence[SessionEvent] = (),
+    *,
+    end_t: float | None = None,
+    max_hold_s: float = MAX_HOLD_S,
+) -> SessionSummary:
+    """The summary of one session. ``observations``: the current versions (amendments applied);
+    ``events``: the session's events (alarm log and device status are picked out); ``end_t``: end
+    of the record when the session has no end (interrupted) — defaults to the last data time."""
+    t0 = info.t0
+    rs = sorted(readings, key=lambda r: r.t)
+    last_t = max([*(r.t for r in rs[-1:]), *(e.t for e in events), info.started])
+    end = info.ended if info.ended is not None else (end_t if end_t is not None else last_t)
+    post = [r for r in rs if t0 is None or r.t >= t0]
+    obs_post = [o for o in observations if t0 is None or o.t >= t0]
+
+    def minute(t: float) -> float | None:
+        return None if t0 is None else (t - t0) / 60.0
+
+    def extreme(channels: Iterable[str], high: bool) -> Extreme | None:
+        for ch in channels:  # first channel with data wins (hr over pr)
+            vals = [r for r in post if r.channel == ch and r.valid and math.isfinite(r.value)]
+            if vals:
+                best = max(vals, key=lambda r: r.value) if high else min(vals, key=lambda r: r.value)
+                # earliest occurrence of the extreme value (max/min return the first in time order)
+                return Extreme(best.value, best.t, minute(best.t))
+        return None
+
+    spo2 = _main_source(post, "spo2")
+    discharge = next((o for o in reversed(observations) if o.kind is ObsKind.DISCHARGE), None)
+    ready = discharge.data.get("ready_min") if discharge is not None else None
+    stop = discharge.t if discharge is not None else end
+    return SessionSummary(
+        t0=t0,
+        baseline=baseline(rs, t0),
+        peak_sbp=extreme(["nibp_sys"], True),
+        peak_dbp=extreme(["nibp_dia"], True),
+        peak_hr=extreme(["hr", "pr"], True),
+        min_spo2=extreme(["spo2"], False),
+        spo2_below_93_min=None if not spo2 else time_below(spo2, SPO2_LOW, strict=True, max_hold_s=max_hold_s) / 60.0,
+        spo2_at_or_below_90_min=None if not spo2 else time_below(spo2, SPO2_CRITICAL, strict=False, max_hold_s=max_hold_s) / 60.0,
+        alarms_by_priority=alarm_counts(events),
+        peak_cadss=_score_extreme(obs_post, ObsKind.CADSS, "total", True, minute),
+        lowest_moaas=_score_extreme(obs_post, ObsKind.MOAAS, "score", False, minute),
+        ready_min=None if ready is None else float(ready),
+        discharge_t=None if discharge is None else discharge.t,
+        discharge_min=None if discharge is None else minute(discharge.t),
+        observation_min=None if t0 is None else max(0.0, (stop - t0) / 60.0),
+        gaps=device_gaps(rs, events, end),
+    )
+
+
+def baseline(readings: Sequence[Reading], t0: float | None, window_s: float = BASELINE_WINDOW_S) -> dict[str, float]:
+    """Pre-dose values: the last valid cuff reading before t0; the median of the last ``window_s``
+    before t0 for continuous channels (a median, so one artefact does not move the baseline)."""
+    if t0 is None:
+        return {}
+    out: dict[str, float] = {}
+    pre = [r for r in readings if r.t < t0 and r.valid and math.isfinite(r.value)]
+    for ch in NIBP_CHANNELS:
+        cuff = [r for r in pre if r.channel == ch]
+        if cuff:
+            out[ch] = max(cuff, key=lambda r: r.t).value
+    for ch, spec in CHANNELS.items():
+        if spec.kind is ChannelKind.NUMERIC:
+            vals = [r.value for r in pre if r.channel == ch and r.t >= t0 - window_s]
+            if vals:
+                out[ch] = float(statistics.median(vals))
+    return out
+
+
+def time_below(readings: Sequence[Reading], threshold: float, *, strict: bool, max_hold_s: float = MAX_HOLD_S) -> float:
+    """Seconds the channel spent below (``strict``) or at-or-below ``threshold``. ``readings``: one
+    source of one channel in time order. Each valid sample holds until the next sample but at most
+    ``max_hold_s``; an INVALID sample holds nothing (it is a gap, not a low value)."""
+    total = 0.0
+    n = len(readings)
+    for i, r in enumerate(readings):
+        if not r.valid or not math.isfinite(r.value):
+            continue
+        low = r.value < threshold if strict else r.value <= threshold
+        if not low:
+            continue
+        if i + 1 < n:
+            total += min(max(readings[i + 1].t - r.t, 0.0), max_hold_s)
+        else:  # the last sample stands for one usual interval
+            total += _nominal_interval(readings, max_hold_s)
+    return total
+
+
+def alarm_counts(events: Sequence[SessionEvent]) -> dict[str, int]:
+    """Raised alarm conditions by priority, each counted once at the highest priority it reached."""
+    order = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # LOW 0 < MEDIUM 1 < HIGH 2
+    open_: dict[str, str] = {}
+    done: list[str] = []
+    for e in events:
+        if e.kind is not EventKind.ALARM:
+            continue
+        tr, key, prio = e.data.get("transition"), str(e.data.get("key", "")), e.data.get("priority")
+        if tr == "raised" and prio in order:
+            if key in open_:
+                done.append(open_.pop(key))
+            open_[key] = prio
+        elif tr == "escalated" and key in open_ and prio in order and order[prio] > order[open_[key]]:
+            open_[key] = prio
+        elif tr == "cleared" and key in open_:
+            done.append(open_.pop(key))
+    done.extend(open_.values())
+    return {p: done.count(p) for p in PRIORITIES}
+
+
+def device_gaps(readings: Sequence[Reading], events: Sequence[SessionEvent], end: float) -> dict[str, DeviceGaps]:
+    """Per device: link gaps from the device-status log and runs of INVALID readings (a run lasts
+    from its first INVALID reading to the next valid reading of the same channel)."""
+    link: dict[str, list[tuple[float, float]]] = {}
+    since: dict[str, float] = {}
+    for e in sorted((e for e in events if e.kind is EventKind.DEVICE_STATUS), key=lambda e: e.t):
+        state = e.data.get("state")
+        if state in _GAP_STATES:
+            since.setdefault(e.source, e.t)
+        elif e.source in since:
+            link.setdefault(e.source, []).append((since.pop(e.source), e.t))
+    for src, t in since.items():
+        link.setdefault(src, []).append((t, max(t, end)))
+
+    invalid: dict[str, int] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    run_start: dict[tuple[str, str], float] = {}
+    last_t: dict[tuple[str, str], float] = {}
+    for r in readings:
+        key = (r.source, r.channel)
+        if not r.valid:
+            invalid[r.source] = invalid.get(r.source, 0) + 1
+            run_start.setdefault(key, r.t)
+        elif key in run_start:
+            spans.setdefault(r.source, []).append((run_start.pop(key), r.t))
+        last_t[key] = r.t
+    for key, start in run_start.items():
+        spans.setdefault(key[0], []).append((start, max(last_t[key], start)))
+
+    sources = sorted(set(link) | set(invalid) | set(spans))
+    return {
+        s: DeviceGaps(s, tuple(link.get(s, ())), invalid.get(s, 0), tuple(_merge(spans.get(s, []))))
+        for s in sources
+    }
+
+
+def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping spans (two channels of one device invalid together) counted once."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _main_source(readings: Sequence[Reading], channel: str) -> list[Reading]:
+    """The channel's readings from the source that delivered most of them: two oximeters on one
+    patient must not double the time below a threshold."""
+    by_source: dict[str, list[Reading]] = {}
+    for r in readings:
+        if r.channel == channel:
+            by_source.setdefault(r.source, []).append(r)
+    if not by_source:
+        return []
+    return max(by_source.values(), key=lambda rs: sum(1 for r in rs if r.valid))
+
+
+def _nominal_interval(readings: Sequence[Reading], cap: float) -> float:
+    """The median sample interval (what the last sample stands for), capped."""
+    dts = [b.t - a.t for a, b in zip(readings, readings[1:], strict=False) if b.t > a.t]
+    return min(float(statistics.median(dts)), cap) if dts else min(1.0, cap)
+
+
+def _score_extreme(
+    obs: Sequence[Observation], kind: ObsKind, key: str, high: bool, minute: Callable[[float], float | None]
+) -> Extreme | None:
+    scored = [(float(o.data[key]), o.t) for o in obs if o.kind is kind and key in o.data]
+    if not scored:
+        return None
+    value = max(v for v, _ in scored) if high else min(v for v, _ in scored)
+    t = min(t for v, t in scored if v == value)
+    return Extreme(value, t, minute(t))
