@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-BENCHES = ["bench_ingest", "bench_render", "bench_latency", "bench_memory", "bench_decoders", "bench_alarms"]
+BENCHES = ["bench_ingest", "bench_render", "bench_latency", "bench_memory", "bench_decoders", "bench_alarms", "bench_review"]
 
 
 def main() -> int:

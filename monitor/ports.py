@@ -3,13 +3,16 @@ passes the instances in; so devices, recordings and ui never import each other."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
 
 from monitor.clock import Clock
 from monitor.events import SessionEvent, TechnicalNotice
 from monitor.readings import DeviceStatus, Reading, WaveformBlock
-from monitor.session import SessionInfo
+from monitor.session import DosingProtocol, SessionInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +106,52 @@ class DeviceConfigStore(Protocol):
 
     def load(self) -> list[DeviceConfig]: ...
     def save(self, configs: list[DeviceConfig]) -> None: ...
+
+
+# ---- reading recordings back (prescriber review) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    """What the session browser asks for; ``None`` / ``False`` = no restriction."""
+
+    patient_id: str | None = None  # exact pseudonym, or a prefix ending in '*'
+    started_from: float | None = None  # UTC epoch seconds, inclusive
+    started_to: float | None = None  # UTC epoch seconds, exclusive
+    protocol: DosingProtocol | None = None
+    high_alarms_only: bool = False  # only sessions in which a high-priority alarm was raised
+
+
+@dataclass(frozen=True, slots=True)
+class SessionListing:
+    """One row of the session browser."""
+
+    info: SessionInfo
+    had_high_alarm: bool
+
+
+class SessionReader(Protocol):
+    """The recordings as the review sees them (implemented by ``recordings.reader.RecordingReader``).
+
+    Every method is one short read; errors are ``monitor.errors.StorageError`` with a message for the user.
+    """
+
+    def count_sessions(self, flt: SessionFilter) -> int: ...
+    def find_sessions(self, flt: SessionFilter, offset: int, limit: int) -> list[SessionListing]:
+        """One page of sessions, newest first."""
+        ...
+    def session_info(self, ref: int | str) -> SessionInfo:
+        """A session by id or ``"latest"``."""
+        ...
+    def readings(
+        self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
+    ) -> list[Reading]: ...
+    def series(
+        self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Numerics as ``{channel: (t, value)}`` float64 arrays in time order; NaN = no value."""
+        ...
+    def waveforms(
+        self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
+    ) -> list[WaveformBlock]: ...
+    def events(self, session_id: int) -> list[SessionEvent]: ...

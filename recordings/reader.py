@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from monitor.errors import StorageError
 from monitor.events import EventKind, SessionEvent
-from monitor.ports import DeviceInfo
+from monitor.ports import DeviceInfo, SessionFilter, SessionListing
 from monitor.readings import Flag, Quality, Reading, WaveformBlock
 from monitor.session import DosingProtocol, SessionInfo
 from recordings.database import Database, failure_reason
@@ -181,6 +181,51 @@ class RecordingReader:
             rows = s.execute(stmt).all()
         return [SessionEvent(EventKind(row.kind), row.t_utc, row.source, json.loads(row.data)) for row in rows]
 
+    # ---- monitor.ports.SessionReader (the review) -------------------------------------------
+
+    def count_sessions(self, flt: SessionFilter) -> int:
+        """How many sessions match ``flt`` (one COUNT query)."""
+        stmt = _session_filtered(select(func.count()).select_from(sessions_table), flt)
+        with self._read() as s:
+            return int(s.execute(stmt).scalar_one())
+
+    def find_sessions(self, flt: SessionFilter, offset: int, limit: int) -> list[SessionListing]:
+        """One page of matching sessions, newest first (filtered and paged in SQL)."""
+        c = sessions_table.c
+        stmt = _session_select().add_columns(_high_alarm_exists().label("had_high"))
+        stmt = _session_filtered(stmt, flt).order_by(c.id.desc()).offset(offset).limit(limit)
+        with self._read() as s:
+            return [SessionListing(_session_record(row).info(), bool(row.had_high)) for row in s.execute(stmt)]
+
+    def session_info(self, ref: int | str) -> SessionInfo:
+        return self.session(ref).info()
+
+    def series(
+        self,
+        session_id: int,
+        channels: Iterable[str] | None = None,
+        t_from: float | None = None,
+        t_to: float | None = None,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Numerics as ``{channel: (t, value)}`` float64 arrays in time order; NULL values are NaN."""
+        r = readings_table.c
+        base = select(r.t_utc, r.value).where(r.session_id == session_id)
+        base = _filtered(base, r.channel, r.t_utc, channels, t_from, t_to)
+        counts_stmt = base.with_only_columns(r.channel, func.count()).group_by(r.channel).order_by(r.channel)
+        with self._read() as s:
+            counts = s.execute(counts_stmt).all()
+            rows = s.execute(base.order_by(r.channel, r.t_utc, r.id)).all()
+        out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if not rows:
+            return out
+        ts, vs = zip(*rows, strict=True)  # column-wise, then numpy turns None into NaN at C speed
+        t_all, v_all = np.array(ts, dtype=np.float64), np.array(vs, dtype=np.float64)
+        start = 0
+        for channel, n in counts:
+            out[channel] = (t_all[start : start + n], v_all[start : start + n])
+            start += n
+        return out
+
     @contextmanager
     def _read(self) -> Iterator[Session]:
         """One short read transaction; database trouble becomes a StorageError naming the database."""
@@ -254,4 +299,36 @@ def _filtered(
         stmt = stmt.where(t_col >= t_from)
     if t_to is not None:
         stmt = stmt.where(t_col < t_to)
+    return stmt
+
+
+#: How a raised or escalated high-priority alarm looks in the stored JSON (``sort_keys``, default separators).
+_HIGH_PATTERN = '%"priority": "HIGH"%'
+
+
+def _high_alarm_exists() -> ColumnElement[bool]:
+    e = events_table.c
+    return exists().where(
+        and_(
+            e.session_id == sessions_table.c.id,
+            e.kind == EventKind.ALARM.value,
+            e.data.like(_HIGH_PATTERN),
+            e.data.like('%"transition": "raised"%') | e.data.like('%"transition": "escalated"%'),
+        )
+    )
+
+
+def _session_filtered(stmt: Select[Any], flt: SessionFilter) -> Select[Any]:
+    c = sessions_table.c
+    if flt.patient_id:
+        pid = flt.patient_id.strip()
+        stmt = stmt.where(c.patient_id.like(pid[:-1] + "%") if pid.endswith("*") else c.patient_id == pid)
+    if flt.started_from is not None:
+        stmt = stmt.where(c.started_utc >= flt.started_from)
+    if flt.started_to is not None:
+        stmt = stmt.where(c.started_utc < flt.started_to)
+    if flt.protocol is not None:
+        stmt = stmt.where(c.protocol == flt.protocol.value)
+    if flt.high_alarms_only:
+        stmt = stmt.where(_high_alarm_exists())
     return stmt
