@@ -111,9 +111,40 @@ class EventRow(Base):
     recorded_utc: Mapped[float] = mapped_column(Float)  # wall clock when the event was queued for writing
 
 
+class SignerRow(Base):
+    """Someone who may sign sessions: a login ID and a salted PBKDF2-SHA256 password hash (local, not a directory login)."""
+
+    __tablename__ = "signers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(128))  # the printed name shown with each signature
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    iterations: Mapped[int] = mapped_column(Integer)
+    password_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    created_utc: Mapped[float] = mapped_column(Float)
+
+
+class SignatureRow(Base):
+    """One sign-off of a session (append-only): who, when, what it means, and the hash of the record signed."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signatures_session", "session_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    signer_login: Mapped[str] = mapped_column(String(64))
+    signer_name: Mapped[str] = mapped_column(String(128))  # printed name at the time of signing
+    meaning: Mapped[str] = mapped_column(String(32))  # "reviewed", "performed monitoring", "approved"
+    signed_utc: Mapped[float] = mapped_column(Float)
+    record_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256 of recordings.signoff.canonical_record()
+
+
 #: The Core tables, for bulk ``insert(table)`` executemany (no ORM objects on the hot path).
 sessions_table: Table = Base.metadata.tables["sessions"]
 devices_table: Table = Base.metadata.tables["devices"]
 readings_table: Table = Base.metadata.tables["readings"]
 waveform_chunks_table: Table = Base.metadata.tables["waveform_chunks"]
 events_table: Table = Base.metadata.tables["events"]
+signers_table: Table = Base.metadata.tables["signers"]
+signatures_table: Table = Base.metadata.tables["signatures"]

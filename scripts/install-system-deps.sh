@@ -10,7 +10,8 @@ pkgs=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
       libxcb-xinerama0 libxcb-randr0 libxcb-xfixes0
       libpulse0)  # libpulse0: QtMultimedia, which plays the alarm tones
-[ "$want_pg" = 1 ] && pkgs+=(postgresql)
+# for the tests: PostgreSQL, and poppler-utils (pdftotext reads the PDF report back)
+[ "$want_pg" = 1 ] && pkgs+=(postgresql poppler-utils)
 
 missing=()
 for p in "${pkgs[@]}"; do

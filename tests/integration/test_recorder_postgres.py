@@ -35,7 +35,7 @@ def pg_db():
 
 
 def test_postgres_schema_matches_the_models(pg_db):
-    assert pg_db.path is None and pg_db.revision == "0001"
+    assert pg_db.path is None and pg_db.revision == "0002"
     with pg_db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata) == []
 

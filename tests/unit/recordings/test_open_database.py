@@ -56,15 +56,15 @@ def test_reopening_an_up_to_date_database_neither_migrates_nor_backs_up(db_url):
 def _migrations_with_a_second_revision(tmp_path: Path) -> Path:
     scripts = tmp_path / "migrations"
     shutil.copytree(database.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "2026-12-01_0002_probe.py").write_text(
+    (scripts / "versions" / "2026-12-01_0003_probe.py").write_text(
         textwrap.dedent(
             '''
             """probe"""
             import sqlalchemy as sa
             from alembic import op
 
-            revision = "0002"
-            down_revision = "0001"
+            revision = "0003"
+            down_revision = "0002"
             branch_labels = None
             depends_on = None
 
@@ -90,20 +90,20 @@ def test_pending_migration_copies_the_file_aside_first_and_never_overwrites_a_ba
         finally:
             rec.stop()
     path = _path(db_url)
-    taken = path.with_name("session.db.bak-before-0002")
+    taken = path.with_name("session.db.bak-before-0003")
     taken.write_bytes(b"an older backup the user kept")
     monkeypatch.setattr(database, "MIGRATIONS_DIR", _migrations_with_a_second_revision(tmp_path))
 
     with open_database(db_url) as db:
-        assert db.revision == "0002"
-        assert db.backup == path.with_name("session.db.bak-before-0002.2")
+        assert db.revision == "0003"
+        assert db.backup == path.with_name("session.db.bak-before-0003.2")
         with db.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM probe").scalar() == 0
 
     assert taken.read_bytes() == b"an older backup the user kept"
-    backup = sqlite3.connect(path.with_name("session.db.bak-before-0002.2"))
+    backup = sqlite3.connect(path.with_name("session.db.bak-before-0003.2"))
     try:
-        assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
         assert backup.execute("SELECT id FROM sessions").fetchall() == [(sid,)]
     finally:
         backup.close()

@@ -18,7 +18,7 @@ from recordings.database import alembic_config, open_database
 from recordings.models import Base
 
 REPO = Path(__file__).resolve().parents[3]
-EXPECTED_TABLES = {"alembic_version", "sessions", "devices", "readings", "waveform_chunks", "events"}
+EXPECTED_TABLES = {"alembic_version", "sessions", "devices", "readings", "waveform_chunks", "events", "signers", "signatures"}
 
 
 def _diff(db) -> list:
