@@ -7,9 +7,12 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.errors import KnownError
+
+if TYPE_CHECKING:
+    from recordings.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ def run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="session-monitor",
         description="Bedside vital-signs monitor for ketamine / esketamine dosing sessions. "
-        "Also: 'session-monitor export --help', 'session-monitor decode --help'.",
+        "Also: session-monitor export | decode | review | sign | report --help.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically")
@@ -60,12 +63,21 @@ def run_parser() -> argparse.ArgumentParser:
     return p
 
 
+EXPORT_FORMATS = ["json", "csv", "fhir", "edf"]
+
+
 def export_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="session-monitor export", description="Write a recorded session to stdout (or --output).")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
     p.add_argument("--session", default="latest", metavar="ID|latest", help="session id, or 'latest' (default)")
-    p.add_argument("--format", choices=["json"], default="json", help="export format")
-    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="json",
+        help="json: the whole record; csv: tidy long table of the numbers; fhir: FHIR R4 Bundle of vital-signs "
+        "Observations; edf: EDF+ with numerics, waveforms and events as annotations (needs --output)",
+    )
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically: complete or not at all) instead of stdout")
     return p
 
 
@@ -89,32 +101,59 @@ def _has_display() -> bool:
 
 def export_main(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
+    from recordings.atomic import ExportWriteError, write_atomically
     from recordings.database import open_database
-    from recordings.export import export_session
 
     ref: int | str = int(args.session) if args.session.isdigit() else args.session
     if isinstance(ref, str) and ref != "latest":
         print(f"session-monitor export: --session must be a number or 'latest', not {args.session!r}", file=sys.stderr)
         return 2
+    if args.format == "edf" and not args.output:
+        print("session-monitor export: EDF is a binary file: give --output FILE.edf", file=sys.stderr)
+        return 2
     db = open_database(args.db)
     try:
-        doc = export_session(db, ref)
+        if args.format == "edf":
+            from recordings.edf_export import export_edf
+
+            export_edf(db, ref, args.output)
+            return 0
+        text = _export_text(db, ref, args.format)
+    except ExportWriteError as exc:
+        print(f"session-monitor export: {exc}", file=sys.stderr)
+        return 1
     finally:
         db.close()
-    text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".part")
         try:
-            tmp.write_text(text + "\n", encoding="utf-8")
-            tmp.replace(out)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            print(f"session-monitor export: cannot write {out}: {exc.strerror or exc}; choose another --output", file=sys.stderr)
+            write_atomically(args.output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        except ExportWriteError as exc:
+            print(f"session-monitor export: {exc}", file=sys.stderr)
             return 1
     else:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
     return 0
+
+
+def _export_text(db: Database, ref: int | str, fmt: str) -> str:
+    """The json / csv / fhir export as text (built whole first, so a failure writes nothing)."""
+    if fmt == "csv":
+        import io
+
+        from recordings.csv_export import write_csv
+
+        buf = io.StringIO()
+        write_csv(db, ref, buf)
+        return buf.getvalue()
+    if fmt == "fhir":
+        from recordings.fhir_export import fhir_bundle
+
+        doc = fhir_bundle(db, ref)
+    else:
+        from recordings.export import export_session
+
+        doc = export_session(db, ref)
+    return json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +167,20 @@ def main(argv: list[str] | None = None) -> int:
             from app.decode_cmd import decode_main
 
             return decode_main(argv[1:])
+        if argv[:1] == ["review"]:
+            from app.review_cmd import review_main
+
+            return review_main(argv[1:])
+        if argv[:1] == ["sign"]:
+            _configure_logging(False)
+            from app.sign_cmd import sign_main
+
+            return sign_main(argv[1:])
+        if argv[:1] == ["report"]:
+            _configure_logging(False)
+            from app.report_cmd import report_main
+
+            return report_main(argv[1:])
         args = run_parser().parse_args(argv)
         _configure_logging(args.verbose)
         if not _has_display():
