@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
-from app.pipeline import Pipeline
-from devices.scenario import load_scenario
-from devices.simulated import simulated_devices
-from monitor.clock import SessionClock
 from monitor.session import DosingProtocol, SessionInfo
-
-
-def _wait_until(predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
+from tests.simulated_session import record_scenario
 
 
 def record_session(db_url: str, patient_id: str = "SIM-REV-1", minutes_after_dose: float = 45.0) -> None:
     """Record ``hypertensive-responder`` at 600x: baseline, dose, ``minutes_after_dose`` of monitoring."""
-    speed = 600.0
-    clock = SessionClock(speed=speed)
-    scenario = load_scenario("hypertensive-responder")
-    pipeline = Pipeline(clock, db_url)
-    pipeline.start()
-    try:
-        info = pipeline.start_session(SessionInfo(patient_id, DosingProtocol.SPRAVATO, "Test nurse", clock.now(), speed=speed)).info
-        for driver in simulated_devices(scenario, clock, pipeline.t0, seed=5):
-            pipeline.add_driver(driver)
-        dose_at = info.started + scenario.demo.dose_after_s
-        _wait_until(lambda: clock.now() >= dose_at, 10)
-        pipeline.core.mark_dose(dose_at)
-        _wait_until(lambda: clock.now() >= dose_at + minutes_after_dose * 60, 60)
-    finally:
-        pipeline.close(end_reason="test finished")
+    record_scenario(db_url, "hypertensive-responder", minutes_after_dose, patient_id=patient_id, seed=5)
 
 
 def record_synthetic(db_url: str, patient_id: str = "SYN-2") -> int:

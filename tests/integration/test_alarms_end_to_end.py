@@ -11,8 +11,6 @@ import time
 import pytest
 
 from app.pipeline import Pipeline
-from devices.scenario import load_scenario
-from devices.simulated import simulated_devices
 from monitor.alarms import AlarmEvent, AlarmPriority, Inactivation, Transition
 from monitor.clock import SessionClock
 from monitor.ports import DeviceInfo, DriverSink
@@ -20,33 +18,14 @@ from monitor.readings import DeviceStatus, LinkState, Reading
 from monitor.session import DosingProtocol, SessionInfo
 from recordings.database import open_database
 from recordings.export import export_session
+from tests.simulated_session import record_scenario
+from tests.simulated_session import wait_until as _wait_until
 
 pytestmark = pytest.mark.slow
 
 
-def _wait_until(predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
-
-
-def _run_scenario(db_url: str, name: str, minutes_after_dose: float, speed: float = 600.0) -> dict:
-    clock = SessionClock(speed=speed)
-    scenario = load_scenario(name)
-    pipeline = Pipeline(clock, db_url)
-    pipeline.start()
-    try:
-        info = pipeline.start_session(SessionInfo("SIM-ALARM", DosingProtocol.SPRAVATO, "Test nurse", clock.now(), speed=speed)).info
-        for driver in simulated_devices(scenario, clock, pipeline.t0, seed=3):
-            pipeline.add_driver(driver)
-        dose_at = info.started + scenario.demo.dose_after_s
-        _wait_until(lambda: clock.now() >= dose_at, 10)
-        pipeline.core.mark_dose(dose_at)
-        _wait_until(lambda: clock.now() >= dose_at + minutes_after_dose * 60, 60)
-    finally:
-        pipeline.close(end_reason="test finished")
+def _run_scenario(db_url: str, name: str, minutes_after_dose: float) -> dict:
+    record_scenario(db_url, name, minutes_after_dose, patient_id="SIM-ALARM")
     db = open_database(db_url)
     try:
         return export_session(db, "latest")

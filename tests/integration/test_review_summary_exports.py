@@ -7,21 +7,17 @@ import csv
 import io
 import json
 import math
-import time
 
 import numpy as np
 import pytest
 
 from app.cli import main as cli_main
-from app.pipeline import Pipeline
-from devices.scenario import load_scenario
-from devices.simulated import simulated_devices
 from monitor import observations as obs
-from monitor.clock import SessionClock
-from monitor.session import DosingProtocol, SessionInfo
+from monitor.session import DosingProtocol
 from recordings.database import open_database
 from recordings.export import export_session
 from recordings.summarize import summarize_session
+from tests.simulated_session import record_scenario as record_simulated
 
 pytestmark = pytest.mark.slow
 
@@ -29,33 +25,15 @@ SPEED = 600.0
 POST_DOSE_MIN = 60.0
 
 
-def _wait_until(predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
-
-
 def record_scenario(db_url: str, scenario_name: str, post_dose_min: float = POST_DOSE_MIN) -> None:
     """Run a simulated scenario through the real pipeline into ``db_url``, with a MOAA/S and a CADSS."""
-    clock = SessionClock(speed=SPEED)
-    scenario = load_scenario(scenario_name)
-    pipeline = Pipeline(clock, db_url)
-    pipeline.start()
-    try:
-        info = pipeline.start_session(SessionInfo("SIM-REV-1", DosingProtocol.KETAMINE_IV, "Test nurse", clock.now(), speed=SPEED)).info
-        for driver in simulated_devices(scenario, clock, pipeline.t0, seed=5):
-            pipeline.add_driver(driver)
-        dose_at = info.started + scenario.demo.dose_after_s
-        _wait_until(lambda: clock.now() >= dose_at, 10)
-        pipeline.core.mark_dose(dose_at)
-        _wait_until(lambda: clock.now() >= dose_at + 30 * 60, 60)
+
+    def observe(pipeline, dose_at: float) -> None:
         pipeline.core.record_observation(obs.moaas(dose_at + 30 * 60, "Test nurse", 3))
         pipeline.core.record_observation(obs.cadss(dose_at + 30 * 60, "Test nurse", [2] * 8 + [0] * 15))
-        _wait_until(lambda: clock.now() >= dose_at + post_dose_min * 60, 60)
-    finally:
-        pipeline.close(end_reason="test finished")
+
+    record_simulated(db_url, scenario_name, post_dose_min, patient_id="SIM-REV-1", protocol=DosingProtocol.KETAMINE_IV,
+                     seed=5, speed=SPEED, steps=[(30, observe)])  # fmt: skip
 
 
 @pytest.fixture(scope="module")
