@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -33,11 +34,13 @@ def _newest_sample_time(path: Path) -> float | None:
     return max(times) if times else None
 
 
-def test_sigkill_loses_at_most_about_a_second(tmp_path):
-    db_path = tmp_path / "killed.db"
+@contextlib.contextmanager
+def _recording_demo(db_path: Path, speed: str):
+    """The demo as a real process, yielded once its first samples are in the database; killed on exit
+    if the test has not ended it."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--demo", "baseline", "--speed", "1", "--db", f"sqlite:///{db_path}"],
+        [sys.executable, "-m", "app", "--demo", "baseline", "--speed", speed, "--db", f"sqlite:///{db_path}"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
@@ -46,15 +49,21 @@ def test_sigkill_loses_at_most_about_a_second(tmp_path):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "nothing recorded within 60 s"
             time.sleep(0.2)
-        time.sleep(3.0)
-        killed_at = time.time()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_sigkill_loses_at_most_about_a_second(tmp_path):
+    db_path = tmp_path / "killed.db"
+    with _recording_demo(db_path, "1") as proc:
+        time.sleep(3.0)
+        killed_at = time.time()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
 
     con = sqlite3.connect(db_path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -75,24 +84,9 @@ def test_sigkill_loses_at_most_about_a_second(tmp_path):
 
 def test_sigterm_shuts_down_cleanly_and_ends_the_session(tmp_path):
     db_path = tmp_path / "terminated.db"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--demo", "baseline", "--speed", "10", "--db", f"sqlite:///{db_path}"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while _newest_sample_time(db_path) is None:
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "nothing recorded within 60 s"
-            time.sleep(0.2)
+    with _recording_demo(db_path, "10") as proc:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, proc.stderr.read().decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
     db = open_database(f"sqlite:///{db_path}")
     try:
         doc = export_session(db, "latest")
