@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from monitor.events import EventKind, SessionEvent
 from monitor.instruments import (
     AE_ITEMS,
     MOAAS_LEVELS,
@@ -380,6 +381,21 @@ class ObservationLog:
         self._all: list[Observation] = []
         self._by_id: dict[str, Observation] = {}
         self._latest: dict[str, Observation] = {}  # root id -> latest version
+
+    @classmethod
+    def from_events(cls, events: Sequence[SessionEvent]) -> tuple[ObservationLog, list[SessionEvent]]:
+        """The log rebuilt from a recorded session's ``observation`` / ``amendment`` events (the review,
+        the exports and the report all read observations this way), and the events that could not be
+        read or linked (shown or exported raw, never silently dropped)."""
+        log = cls()
+        unreadable: list[SessionEvent] = []
+        for e in events:
+            if e.kind in (EventKind.OBSERVATION, EventKind.AMENDMENT):
+                try:
+                    log.add(Observation.from_record(e.t, e.data))
+                except (ObservationError, KeyError, ValueError, TypeError):
+                    unreadable.append(e)
+        return log, unreadable
 
     def add(self, obs: Observation) -> None:
         if obs.obs_id in self._by_id:

@@ -80,3 +80,4 @@ class ReportData:
     monitoring_form: MonitoringFormSummary | None  # Spravato sessions only
     generated: str
     checkpoints_min: tuple[float, ...] = field(default=())  # minutes from t0 to mark on the plot
+    summary: tuple[tuple[str, str], ...] = field(default=())  # ``monitor.summary.summary_lines``

@@ -318,3 +318,73 @@ def _score_extreme(
     value = max(v for v, _ in scored) if high else min(v for v, _ in scored)
     t = min(t for v, t in scored if v == value)
     return Extreme(value, t, minute(t))
+
+
+def summary_lines(s: SessionSummary) -> list[tuple[str, str]]:
+    """The summary as (label, text) lines, worded for a prescriber: the review panel and the printed
+    report show the same lines. A figure that could not be computed says why ("no SpO₂ recorded"),
+    never 0."""
+
+    def at(e: Extreme) -> str:
+        return "" if e.minute is None else f" at {e.minute:+.1f} min"
+
+    def value(ch: str, v: float) -> str:
+        spec = CHANNELS[ch]
+        return f"{v:.{spec.decimals}f} {_DISPLAY_UNITS.get(spec.ucum, spec.ucum)}"
+
+    def peak(label: str, ch: str, e: Extreme | None, base: float | None = None) -> tuple[str, str]:
+        if e is None:
+            return label, f"no {CHANNELS[ch].label} recorded"
+        over = "" if base is None else f" ({e.value - base:+.0f} over baseline)"
+        return label, value(ch, e.value) + at(e) + over
+
+    b = s.baseline
+    if s.t0 is None:
+        base_text = "no dose recorded: figures cover the whole recording"
+    elif not b:
+        base_text = "no readings before the dose"
+    else:
+        parts = []
+        if "nibp_sys" in b and "nibp_dia" in b:
+            parts.append(f"BP {b['nibp_sys']:.0f}/{b['nibp_dia']:.0f} mmHg")
+        for ch in ("hr", "pr", "spo2", "rr"):
+            if ch in b and not (ch == "pr" and "hr" in b):
+                parts.append(f"{CHANNELS[ch].label} {value(ch, b[ch])}")
+        base_text = " · ".join(parts) if parts else "no readings before the dose"
+    lines = [("Baseline (pre-dose)", base_text)]
+    lines.append(peak("Peak SBP", "nibp_sys", s.peak_sbp, b.get("nibp_sys")))
+    lines.append(peak("Peak DBP", "nibp_dia", s.peak_dbp, b.get("nibp_dia")))
+    lines.append(peak("Peak HR", "hr", s.peak_hr))
+    if s.min_spo2 is None or s.spo2_below_93_min is None or s.spo2_at_or_below_90_min is None:
+        lines.append(("Lowest SpO₂", "no SpO₂ recorded"))
+    else:
+        lines.append(("Lowest SpO₂", value("spo2", s.min_spo2.value) + at(s.min_spo2)))
+        lines.append(("SpO₂ below 93 %", f"{s.spo2_below_93_min:.1f} min"))
+        lines.append(("SpO₂ at or below 90 %", f"{s.spo2_at_or_below_90_min:.1f} min"))
+    counts = s.alarms_by_priority
+    lines.append(("Alarms", " · ".join(f"{counts.get(p, 0)} {p.lower()}" for p in PRIORITIES)))
+    lines.append(("Peak CADSS", "not assessed" if s.peak_cadss is None else f"{s.peak_cadss.value:.0f}{at(s.peak_cadss)}"))
+    lines.append(("Lowest MOAA/S", "not assessed" if s.lowest_moaas is None else f"{s.lowest_moaas.value:.0f}{at(s.lowest_moaas)}"))
+    lines.append(("Ready to leave", "not recorded" if s.ready_min is None else f"{s.ready_min:+.0f} min (nurse's assessment)"))
+    lines.append(("Discharged", "not recorded" if s.discharge_min is None else f"{s.discharge_min:+.1f} min"))
+    lines.append(
+        ("Observation time", "no dose recorded" if s.observation_min is None else f"{s.observation_min:.0f} min from the dose to discharge or end")
+    )
+    gaps = []
+    for src, g in s.gaps.items():
+        bits = []
+        if g.link_gaps:
+            bits.append(f"no data {_duration(g.link_gap_s)} in {len(g.link_gaps)} gap{'s' if len(g.link_gaps) != 1 else ''}")
+        if g.invalid_readings:
+            bits.append(f"{g.invalid_readings} invalid readings ({_duration(g.invalid_s)})")
+        if bits:
+            gaps.append(f"{src}: " + ", ".join(bits))
+    lines.append(("Data gaps", "; ".join(gaps) if gaps else "none"))
+    return lines
+
+
+_DISPLAY_UNITS: Final = {"mm[Hg]": "mmHg", "Cel": "°C"}
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.events import EventKind, SessionEvent
-from monitor.observations import Observation, ObservationError, ObservationLog, summary
+from monitor.events import SessionEvent
+from monitor.observations import Observation, ObservationLog, summary
 from monitor.readings import Reading
 from monitor.schedule import BpSample, TemplateError, evaluate, load_templates
 from recordings.reader import SessionRecord
@@ -22,13 +22,9 @@ _log = logging.getLogger(__name__)
 
 def observation_log(events: Sequence[SessionEvent]) -> ObservationLog:
     """The session's observations in commit order, rebuilt from its events."""
-    log = ObservationLog()
-    for e in events:
-        if e.kind in (EventKind.OBSERVATION, EventKind.AMENDMENT):
-            try:
-                log.add(Observation.from_record(e.t, e.data))
-            except (ObservationError, KeyError, ValueError):  # never stops an export: the raw event is under "events"
-                _log.warning("observation event at %s could not be linked: %r", e.t, e.data)
+    log, unreadable = ObservationLog.from_events(events)
+    for e in unreadable:  # never stops an export: the raw event is under "events"
+        _log.warning("observation event at %s could not be linked: %r", e.t, e.data)
     return log
 
 

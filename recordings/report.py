@@ -17,10 +17,12 @@ from monitor.observations import Observation, ObsKind, summary
 from monitor.readings import Reading
 from monitor.report_data import MonitoringFormSummary, ReportData, ReportRow, ReportSeries, SignatureLine
 from monitor.session import DosingProtocol
+from monitor.summary import summary_lines
 from recordings.database import Database
 from recordings.observation_export import observation_log
 from recordings.reader import RecordingReader, SessionRecord
 from recordings.signoff import signature_status
+from recordings.summarize import summarize_loaded
 
 #: Channels of the trend plot: (label, unit, colour, episodic?) by channel code; HR falls back to pulse rate.
 _PLOT = {
@@ -141,7 +143,8 @@ def report_data(db: Database, ref: int | str) -> ReportData:
     reader = RecordingReader(db)
     session = reader.session(ref)
     sid, t0 = session.id, session.t0
-    readings = reader.readings(sid, channels=list(_PLOT))
+    all_readings = reader.readings(sid)
+    readings = [r for r in all_readings if r.channel in _PLOT]
     events = reader.events(sid)
     log = observation_log(events)
     current = log.current()
@@ -181,4 +184,5 @@ def report_data(db: Database, ref: int | str) -> ReportData:
         monitoring_form=form,
         generated=_clock(time.time()),
         checkpoints_min=(0.0, 40.0) if t0 is not None else (),
+        summary=tuple(summary_lines(summarize_loaded(session.info(), all_readings, events))),
     )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from monitor.events import EventKind
+from collections.abc import Sequence
+
+from monitor.events import EventKind, SessionEvent
+from monitor.readings import Reading
+from monitor.session import SessionInfo
 from monitor.summary import SessionSummary, summarize
 from recordings.database import Database
 from recordings.observation_export import observation_log
@@ -14,8 +18,11 @@ def summarize_session(db: Database, ref: int | str) -> SessionSummary:
     Observations count in their current (amended) version; waveforms are not needed."""
     reader = RecordingReader(db)
     session = reader.session(ref)
-    readings = reader.readings(session.id)
-    events = reader.events(session.id)
-    current = observation_log(events).current()
+    return summarize_loaded(session.info(), reader.readings(session.id), reader.events(session.id))
+
+
+def summarize_loaded(info: SessionInfo, readings: Sequence[Reading], events: Sequence[SessionEvent]) -> SessionSummary:
+    """The summary from a session already read (the exports read it once for everything)."""
+    current = observation_log(list(events)).current()
     status = [e for e in events if e.kind in (EventKind.ALARM, EventKind.DEVICE_STATUS)]
-    return summarize(session.info(), readings, current, status)
+    return summarize(info, readings, current, status)

@@ -251,6 +251,15 @@ def _header(pages: _Pages, d: ReportData) -> None:
     pages.y += 6
 
 
+def _summary(pages: _Pages, d: ReportData) -> None:
+    if not d.summary:
+        return
+    pages.heading("Summary (post-dose figures; minutes from first dose)", 11)
+    for label, value in d.summary:
+        pages.field(label, value, label_w=170)
+    pages.y += 6
+
+
 def _signatures(pages: _Pages, d: ReportData) -> None:
     pages.heading("Signatures", 11)
     if not d.signatures:
@@ -305,6 +314,7 @@ def render_report(data: ReportData, path: Path) -> None:
         pages = _Pages(painter, writer, data)
         _header(pages, data)
         _trend_plot(pages, data)
+        _summary(pages, data)
         _signatures(pages, data)
         pages.new_page()
         pages.table("Alarm log", data.alarms, "No alarms.")

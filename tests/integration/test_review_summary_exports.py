@@ -80,6 +80,12 @@ def test_hypertensive_responder_sbp_peak_and_minute_match_the_cuff_readings(hype
     assert s.observation_min == pytest.approx(POST_DOSE_MIN, abs=0.5)
 
 
+def test_json_export_carries_the_summary(hypertensive):
+    s, doc = _load(hypertensive)
+    assert doc["summary"] == json.loads(json.dumps(s.record()))  # the same figures, as plain JSON
+    assert doc["summary"]["peak_sbp"]["value"] == s.peak_sbp.value and doc["summary"]["peak_delta_sbp"] > 0
+
+
 def test_respiratory_depression_minutes_below_93_match_an_independent_count(respiratory):
     s, doc = _load(respiratory)
     spo2 = [r for r in doc["readings"] if r["channel"] == "spo2" and r["minutes_from_t0"] >= 0]
@@ -196,8 +202,8 @@ def test_edf_export_reads_back_with_pyedflib(hypertensive, tmp_path):
         assert start + dose_onset == pytest.approx(doc["session"]["t0_utc"], abs=0.01)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "fhir", "edf", "json"])
-def test_unwritable_output_is_a_clear_message_and_leaves_nothing(hypertensive, tmp_path, fmt, capsys):
+@pytest.mark.parametrize("fmt", ["csv", "fhir", "edf", "json", "pdf"])
+def test_unwritable_output_is_a_clear_message_and_leaves_nothing(hypertensive, tmp_path, fmt, capsys, qapp):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
     target = not_a_folder / f"s.{fmt}"  # its "folder" is a file: unwritable even for root

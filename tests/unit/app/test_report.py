@@ -91,6 +91,13 @@ def test_report_data_has_the_known_answers(db_url, recorded):
     assert f.bp_40_min == "172/104 mmHg at +39.0 min"
     assert f.bp_before_completion == "131/84 mmHg at +118.0 min"
     assert (f.total_minutes, f.ready_to_leave_minutes, f.sedation, f.dissociation) == ("125", "95", "Yes", "not assessed")
+    lines = dict(d.summary)  # the prescriber's summary: 172 at +39 min over the -5 min baseline of 128/82
+    assert lines["Baseline (pre-dose)"].startswith("BP 128/82 mmHg")
+    assert lines["Peak SBP"] == "172 mmHg at +39.0 min (+44 over baseline)"
+    assert lines["Peak DBP"] == "104 mmHg at +39.0 min (+22 over baseline)"
+    assert lines["Lowest MOAA/S"] == "3 at +30.0 min" and lines["Peak CADSS"] == "not assessed"
+    assert lines["Alarms"] == "0 high · 1 medium · 0 low"
+    assert lines["Ready to leave"] == "+95 min (nurse's assessment)"
 
 
 def test_report_pdf_read_back_by_pdftotext(db_url, recorded, tmp_path, qapp):
@@ -112,10 +119,26 @@ def test_report_pdf_read_back_by_pdftotext(db_url, recorded, tmp_path, qapp):
         "MEDIUM raised — SBP 172 ≥ 165",
         "MOAA/S 3",
         "REMS Patient Monitoring Form",
+        "+44 over baseline",  # the summary section
         "128/82 mmHg",
         "2027-01-22",
     ):
         assert expected in text, expected
+
+
+def test_export_format_pdf_writes_the_same_report(db_url, recorded, tmp_path, qapp):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed: scripts/install-system-deps.sh installs it")
+    out = tmp_path / "export.pdf"
+    assert main(["export", "--db", db_url, "--session", str(recorded), "--format", "pdf", "--output", str(out)]) == 0
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"Session report — session {recorded}" in text and "+44 over baseline" in text
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]  # no temporary file left
+
+
+def test_pdf_export_needs_an_output_file(db_url, recorded, capsys):
+    assert main(["export", "--db", db_url, "--format", "pdf"]) == 2
+    assert "--output" in capsys.readouterr().err
 
 
 def test_unwritable_output_leaves_nothing_and_says_so(db_url, recorded, tmp_path, qapp, capsys):
