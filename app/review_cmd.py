@@ -1,4 +1,5 @@
-"""``session-monitor review [--db URL] [--session ID|latest]``: the session browser, or one session directly."""
+"""``session-monitor review [--db URL] [--session ID|latest | --course PATIENT]``: the session browser, one
+session directly, or one patient's treatment course."""
 
 from __future__ import annotations
 
@@ -14,12 +15,17 @@ from recordings.reader import RecordingReader
 def review_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="session-monitor review", description="Review recorded sessions.")
     p.add_argument("--db", metavar="URL", default=None, help="database URL (default: the workstation's database)")
-    p.add_argument("--session", metavar="ID|latest", default=None, help="open this session directly instead of the browser")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--session", metavar="ID|latest", default=None, help="open this session directly instead of the browser")
+    which.add_argument(
+        "--course", metavar="PATIENT", default=None, help="open this patient's treatment course (all sessions side by side)"
+    )
     return p
 
 
-def build_review(reader: RecordingReader, session: str | None) -> tuple[Any, list[Any]]:
-    """The first window to show (browser or review) and the list that keeps opened review windows alive."""
+def build_review(reader: RecordingReader, session: str | None, course: str | None = None) -> tuple[Any, list[Any]]:
+    """The first window to show (browser, review or course) and the list that keeps opened windows alive."""
+    from ui.course_view import CourseWindow
     from ui.review_window import ReviewWindow
     from ui.session_browser import SessionBrowser
 
@@ -35,26 +41,58 @@ def build_review(reader: RecordingReader, session: str | None) -> tuple[Any, lis
         w.show()
         opened.append(w)
 
-    if session is not None:
+    def open_course(patient_id: str) -> None:
+        try:
+            w = CourseWindow(reader, patient_id)
+        except (StorageError, ValueError) as exc:
+            print(f"session-monitor: {exc}", file=sys.stderr)
+            return
+        w.resize(1400, 950)
+        w.open_session.connect(open_review)
+        w.show()
+        opened.append(w)
+
+    if course is not None:
+        first: Any = CourseWindow(reader, course)
+        first.resize(1400, 950)
+        first.open_session.connect(open_review)
+    elif session is not None:
         info = reader.session_info(session)
         assert info.session_id is not None
-        first: Any = ReviewWindow(reader, info.session_id)
+        first = ReviewWindow(reader, info.session_id)
         first.resize(1400, 900)
     else:
         first = SessionBrowser(reader)
         first.resize(1100, 700)
         first.open_session.connect(open_review)
+        first.open_course.connect(open_course)
     return first, opened
 
 
+def course_exists(reader: RecordingReader, patient_id: str) -> bool:
+    """True when ``patient_id`` is one exact ID with recorded sessions; else says why on stderr."""
+    from monitor.ports import SessionFilter
+
+    pid = patient_id.strip()
+    if not pid or pid.endswith("*"):
+        print(f"session-monitor: --course needs one exact patient ID, not {patient_id!r}", file=sys.stderr)
+        return False
+    if reader.count_sessions(SessionFilter(patient_id=pid)) == 0:
+        print(f"session-monitor: no sessions recorded for patient {pid} in {reader.db_name}", file=sys.stderr)
+        return False
+    return True
+
+
 def review_main(argv: list[str]) -> int:
-    """Open the browser (or ``--session``) on ``--db``; returns the Qt exit code."""
+    """Open the browser (or ``--session``, or ``--course``) on ``--db``; returns the Qt exit code."""
     args = review_parser().parse_args(argv)
     db = open_database(args.db)
     try:
         reader = RecordingReader(db)
         if args.session is not None:
             reader.session_info(args.session)  # a clear message before any window opens
+        if args.course is not None and not course_exists(reader, args.course):
+            return 1
         from app.cli import NO_DISPLAY_MESSAGE, _has_display
 
         if not _has_display():
@@ -67,7 +105,7 @@ def review_main(argv: list[str]) -> int:
         qt_logging.install()
         qt = QApplication.instance() or QApplication(sys.argv[:1])
         qt.setApplicationName("Session Monitor review")
-        first, _opened = build_review(reader, args.session)
+        first, _opened = build_review(reader, args.session, args.course)
         first.show()
         return int(qt.exec())
     finally:

@@ -121,9 +121,11 @@ class _Table(QTableView):
 
 
 class SessionBrowser(QWidget):
-    """Filters above a paged session table; ``open_session`` carries the chosen session id."""
+    """Filters above a paged session table; ``open_session`` carries the chosen session id,
+    ``open_course`` the patient ID of the selected row (their treatment course)."""
 
     open_session = Signal(int)
+    open_course = Signal(str)
 
     def __init__(self, reader: SessionReader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +168,7 @@ class SessionBrowser(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.error_label)
         layout.addWidget(self.table, 1)
+        self._add_course_button(filters)
 
         apply.clicked.connect(self.refresh)
         self.patient.returnPressed.connect(self.refresh)
@@ -197,6 +200,22 @@ class SessionBrowser(QWidget):
             return
         self.error_label.hide()
         self.count_label.setText(f"{self.model.total} sessions")
+
+    def _add_course_button(self, bar: QHBoxLayout) -> None:
+        """The "Treatment course" button: every session of the selected row's patient side by side (issue 7)."""
+        self.course_button = QPushButton("Treatment course")
+        self.course_button.setToolTip("All sessions of the selected session's patient, aligned at the dose")
+        self.course_button.clicked.connect(self._open_course)
+        bar.addWidget(self.course_button)
+
+    def _open_course(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        index = rows[0] if rows else self.table.currentIndex()
+        if not index.isValid():
+            self.error_label.setText("Select a session first, to see its patient's treatment course")
+            self.error_label.show()
+            return
+        self.open_course.emit(self.model.listing(index.row()).info.patient_id)
 
     def _open(self, index: QModelIndex) -> None:
         session_id = self.model.listing(index.row()).info.session_id
