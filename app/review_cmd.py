@@ -4,11 +4,13 @@ session directly, or one patient's treatment course."""
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 from typing import Any
 
-from monitor.errors import StorageError
-from recordings.database import open_database
+from monitor.errors import KnownError, StorageError
+from recordings.database import Database, open_database
 from recordings.reader import RecordingReader
 
 
@@ -25,15 +27,22 @@ def review_parser() -> argparse.ArgumentParser:
 
 def build_review(reader: RecordingReader, session: str | None, course: str | None = None) -> tuple[Any, list[Any]]:
     """The first window to show (browser, review or course) and the list that keeps opened windows alive."""
+    from app.exports import DatabaseExports
+    from recordings.signoff import DatabaseSignOff
     from ui.course_view import CourseWindow
     from ui.review_window import ReviewWindow
     from ui.session_browser import SessionBrowser
 
     opened: list[Any] = []
 
+    def review_window(session_id: int) -> Any:
+        return ReviewWindow(
+            reader, session_id, signoff=DatabaseSignOff(reader.db), exports=DatabaseExports(reader.db), replay=replay_launcher(reader.db)
+        )
+
     def open_review(session_id: int) -> None:
         try:
-            w = ReviewWindow(reader, session_id)
+            w = review_window(session_id)
         except StorageError as exc:
             print(f"session-monitor: {exc}", file=sys.stderr)
             return
@@ -59,7 +68,7 @@ def build_review(reader: RecordingReader, session: str | None, course: str | Non
     elif session is not None:
         info = reader.session_info(session)
         assert info.session_id is not None
-        first = ReviewWindow(reader, info.session_id)
+        first = review_window(info.session_id)
         first.resize(1400, 900)
     else:
         first = SessionBrowser(reader)
@@ -67,6 +76,29 @@ def build_review(reader: RecordingReader, session: str | None, course: str | Non
         first.open_session.connect(open_review)
         first.open_course.connect(open_course)
     return first, opened
+
+
+def replay_launcher(db: Database) -> Any:
+    """A callable that opens the live dashboard replaying a session of ``db`` at a speed, as its own
+    process (the dashboard owns its clock, devices and database; a replay must not disturb the review).
+    A PostgreSQL password goes in the child's environment (PGPASSWORD), not on its command line."""
+
+    def launch(session_id: int, speed: float) -> None:
+        from sqlalchemy.engine import URL
+
+        env = dict(os.environ)
+        u = db.url
+        if u.password:
+            env["PGPASSWORD"] = str(u.password)
+        bare = URL.create(u.drivername, username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
+        argv = [sys.executable, "-m", "app", "--replay-session", str(session_id), "--from-db", bare.render_as_string(hide_password=False)]
+        argv += ["--speed", f"{speed:g}"]
+        try:
+            subprocess.Popen(argv, env=env, start_new_session=True)
+        except OSError as exc:
+            raise KnownError(f"could not start the dashboard: {exc.strerror or exc}") from exc
+
+    return launch
 
 
 def course_exists(reader: RecordingReader, patient_id: str) -> bool:

@@ -29,6 +29,11 @@ def sign_parser() -> argparse.ArgumentParser:
     p.add_argument("--session", default="latest", metavar="ID|latest", help="session id, or 'latest' (default)")
     p.add_argument("--name", metavar="LOGIN", help="the signer's login ID")
     p.add_argument("--meaning", choices=MEANINGS, default="reviewed", help="what the signature means (default: reviewed)")
+    p.add_argument(
+        "--interrupted",
+        action="store_true",
+        help="sign a session that has no end because it was cut short (crash, power loss); make sure no bedside is still recording it",
+    )
     p.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--enroll", action="store_true", help="enrol signer --name with --full-name and a new password")
@@ -72,7 +77,9 @@ def sign_main(argv: list[str]) -> int:
                 if not signatures:
                     print(f"Session {sid} has not been signed")
                 return 0
-            sig = sign_session(db, sid, args.name, _password(args, f"Password for {args.name}: "), args.meaning)
+            sig = sign_session(
+                db, sid, args.name, _password(args, f"Password for {args.name}: "), args.meaning, interrupted_ok=args.interrupted
+            )
             print(f"Session {sid}: {sig.line()}; record SHA-256 {sig.record_hash}")
             return 0
     except KnownError as exc:

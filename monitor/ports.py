@@ -12,6 +12,7 @@ import numpy as np
 from monitor.clock import Clock
 from monitor.events import SessionEvent, TechnicalNotice
 from monitor.readings import DeviceStatus, Reading, WaveformBlock
+from monitor.report_data import SignatureLine
 from monitor.session import DosingProtocol, SessionInfo
 
 
@@ -120,6 +121,7 @@ class SessionFilter:
     started_to: float | None = None  # UTC epoch seconds, exclusive
     protocol: DosingProtocol | None = None
     high_alarms_only: bool = False  # only sessions in which a high-priority alarm was raised
+    not_reviewed: bool = False  # only sessions without a "reviewed" signature still matching them
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ class SessionListing:
 
     info: SessionInfo
     had_high_alarm: bool
+    reviewed: bool = False  # a "reviewed" signature with nothing recorded after it
 
 
 class SessionReader(Protocol):
@@ -154,4 +157,32 @@ class SessionReader(Protocol):
     def waveforms(
         self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
     ) -> list[WaveformBlock]: ...
+    def waveform_series(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray]:
+        """One waveform channel as ``(t, value)`` float arrays in time order, every sample with its
+        own time (``t0 + i / fs`` of its chunk), for plotting a whole session at once."""
+        ...
     def events(self, session_id: int) -> list[SessionEvent]: ...
+
+
+class SignOff(Protocol):
+    """Signing a reviewed session (implemented by ``recordings.signoff.DatabaseSignOff``).
+
+    Errors are ``monitor.errors.KnownError`` with a message for the signer (wrong password, no end...)."""
+
+    meanings: tuple[str, ...]
+
+    def signatures(self, session_id: int) -> list[SignatureLine]:
+        """Every signature, oldest first, each checked against the record as it is now."""
+        ...
+    def sign(self, session_id: int, login: str, password: str, meaning: str, *, interrupted_ok: bool = False) -> SignatureLine: ...
+
+
+class SessionExports(Protocol):
+    """Writing a recorded session to a file (implemented in ``app.exports``)."""
+
+    def formats(self) -> dict[str, tuple[str, str]]:
+        """Format code -> (what it is, file suffix), e.g. ``"pdf": ("PDF session report", ".pdf")``."""
+        ...
+    def export(self, session_id: int, fmt: str, path: str) -> str:
+        """Write the file completely or not at all; returns the path written. ``KnownError`` says why not."""
+        ...

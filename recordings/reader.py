@@ -25,7 +25,7 @@ from monitor.ports import DeviceInfo, SessionFilter, SessionListing
 from monitor.readings import Flag, Quality, Reading, WaveformBlock
 from monitor.session import DosingProtocol, SessionInfo
 from recordings.database import Database, failure_reason
-from recordings.models import devices_table, events_table, readings_table, sessions_table, waveform_chunks_table
+from recordings.models import devices_table, events_table, readings_table, sessions_table, signatures_table, waveform_chunks_table
 
 LATEST = "latest"
 
@@ -77,6 +77,11 @@ class RecordingReader:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def db(self) -> Database:
+        """The database read (the review window signs and exports through it too)."""
+        return self._db
 
     @property
     def db_name(self) -> str:
@@ -177,6 +182,29 @@ class RecordingReader:
             for row in rows
         ]
 
+    def waveform_series(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray]:
+        """One waveform channel as ``(t, value)`` float64 arrays, decoded in bulk: a 4-hour 75 Hz
+        pleth is 14,400 chunks and 1.1 million samples, too many for one ``WaveformBlock`` each."""
+        w = waveform_chunks_table.c
+        stmt = (
+            select(w.t0_utc, w.fs, w.n, w.dtype, w.data)
+            .where(w.session_id == session_id, w.channel == channel)
+            .order_by(w.t0_utc, w.id)
+        )
+        with self._read() as s:
+            rows = s.execute(stmt).all()
+        if not rows:
+            return np.empty(0), np.empty(0)
+        t0s, fss, ns, dtypes, blobs = zip(*rows, strict=True)
+        n = np.array(ns, dtype=np.int64)
+        if len(set(dtypes)) == 1:
+            v = np.frombuffer(b"".join(blobs), dtype=dtypes[0]).astype(np.float64)
+        else:
+            v = np.concatenate([np.frombuffer(b, dtype=d, count=k) for b, d, k in zip(blobs, dtypes, ns, strict=True)]).astype(np.float64)
+        starts = np.repeat(np.cumsum(n) - n, n)  # index of each sample's chunk start
+        t = np.repeat(np.array(t0s, dtype=np.float64), n) + (np.arange(int(n.sum())) - starts) / np.repeat(np.array(fss, dtype=np.float64), n)
+        return t, v
+
     def events(self, session_id: int) -> list[SessionEvent]:
         e = events_table.c
         stmt = select(e.kind, e.t_utc, e.source, e.data).where(e.session_id == session_id).order_by(e.t_utc, e.id)
@@ -195,10 +223,10 @@ class RecordingReader:
     def find_sessions(self, flt: SessionFilter, offset: int, limit: int) -> list[SessionListing]:
         """One page of matching sessions, newest first (filtered and paged in SQL)."""
         c = sessions_table.c
-        stmt = _session_select().add_columns(_high_alarm_exists().label("had_high"))
+        stmt = _session_select().add_columns(_high_alarm_exists().label("had_high"), _reviewed_exists().label("reviewed"))
         stmt = _session_filtered(stmt, flt).order_by(c.id.desc()).offset(offset).limit(limit)
         with self._read() as s:
-            return [SessionListing(_session_record(row).info(), bool(row.had_high)) for row in s.execute(stmt)]
+            return [SessionListing(_session_record(row).info(), bool(row.had_high), bool(row.reviewed)) for row in s.execute(stmt)]
 
     def session_info(self, ref: int | str) -> SessionInfo:
         return self.session(ref).info()
@@ -321,11 +349,21 @@ def _high_alarm_exists() -> ColumnElement[bool]:
     )
 
 
+def _reviewed_exists() -> ColumnElement[bool]:
+    """A "reviewed" signature with no event (amendment, note, alarm-log entry) written after it.
+    A quick SQL approximation for the browser; the review window checks the record's hash."""
+    g, e = signatures_table.c, events_table.c
+    later = exists().where(and_(e.session_id == g.session_id, e.recorded_utc > g.signed_utc))
+    return exists().where(and_(g.session_id == sessions_table.c.id, g.meaning == "reviewed", ~later))
+
+
 def _session_filtered(stmt: Select[Any], flt: SessionFilter) -> Select[Any]:
     c = sessions_table.c
     if flt.patient_id:
         pid = flt.patient_id.strip()
         stmt = stmt.where(c.patient_id.like(pid[:-1] + "%") if pid.endswith("*") else c.patient_id == pid)
+    if flt.not_reviewed:
+        stmt = stmt.where(~_reviewed_exists())
     if flt.started_from is not None:
         stmt = stmt.where(c.started_utc >= flt.started_from)
     if flt.started_to is not None:

@@ -28,6 +28,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from monitor.errors import KnownError, StorageError
+from monitor.report_data import SignatureLine
 from recordings.database import Database, failure_reason
 from recordings.models import (
     devices_table,
@@ -189,9 +190,14 @@ def _check_credentials(s: Session, login: str, password: str) -> str:
 # ---- signing and checking -------------------------------------------------------------------
 
 
-def sign_session(db: Database, session_id: int, name: str, password: str, meaning: str = "reviewed") -> SignatureStatus:
+def sign_session(
+    db: Database, session_id: int, name: str, password: str, meaning: str = "reviewed", *, interrupted_ok: bool = False
+) -> SignatureStatus:
     """Sign session ``session_id`` as signer ``name`` (login ID) with ``meaning``. Refuses an unknown
-    session, a session still being recorded, an unknown meaning and wrong credentials.
+    session, an unknown meaning and wrong credentials, and a session with no end unless
+    ``interrupted_ok``: a session cut short by a crash has no end, and neither has one still being
+    recorded at a bedside, which the signer must rule out (were it still recording, the signature
+    would show as outdated with its next reading).
 
     The credentials are checked and the record hashed in one read transaction (one consistent
     snapshot; slow on purpose for PBKDF2, so no write lock is held meanwhile); the signature row is
@@ -204,10 +210,10 @@ def sign_session(db: Database, session_id: int, name: str, password: str, meanin
         ended = s.execute(select(sessions_table.c.ended_utc).where(sessions_table.c.id == session_id)).first()
         if ended is None:
             raise SignOffRefused(_unknown_session(db, session_id, s))
-        if ended.ended_utc is None:
+        if ended.ended_utc is None and not interrupted_ok:
             raise SignOffRefused(
-                f"session {session_id} cannot be signed: the session is still being recorded "
-                "(it has no end yet; end it first — a session cut short by a crash has no end either)"
+                f"session {session_id} has no end: it is still being recorded, or it was cut short by a crash. "
+                "End it at the bedside first; if it was interrupted, confirm that and sign it as interrupted"
             )
         full_name = _check_credentials(s, login, password)
         digest = _record_hash(s, session_id)
@@ -275,3 +281,19 @@ def _writing(db: Database) -> AbstractContextManager[Session]:
 
 def _reading(db: Database) -> AbstractContextManager[Session]:
     return _transaction(db, write=False)
+
+
+class DatabaseSignOff:
+    """``monitor.ports.SignOff`` for the review window: signatures of one database as printable lines."""
+
+    meanings = MEANINGS
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def signatures(self, session_id: int) -> list[SignatureLine]:
+        return [SignatureLine(s.line(), s.valid) for s in signature_status(self._db, session_id)]
+
+    def sign(self, session_id: int, login: str, password: str, meaning: str, *, interrupted_ok: bool = False) -> SignatureLine:
+        sig = sign_session(self._db, session_id, login, password, meaning, interrupted_ok=interrupted_ok)
+        return SignatureLine(sig.line(), sig.valid)

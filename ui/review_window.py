@@ -7,30 +7,58 @@ notes; protocol checkpoints as ticks). A vertical crosshair reads every channel 
 LinearRegionItem selects a range. x is minutes from t0 (from the start when there was no dose), or
 clock time.
 
-Loading: the numerics of the whole session come in one query as numpy arrays. The 75 Hz pleth is
-not drawn in the overview (it is the only waveform and adds nothing at session scale); NaN values
-and silences longer than ``GAP_S`` draw as gaps.
+A side panel holds the summary (``monitor.summary``: computed on a worker thread after the first
+paint, as it needs every reading as a ``Reading``), the signatures with a Sign button, and the exports.
+
+Loading: the numerics of the whole session come in one query as numpy arrays, the pleth as one
+array of 1.1 million samples per 4 hours (drawn with peak-preserving downsampling, so the overview
+shows its envelope and zooming in shows the beats). NaN values and silences longer than ``GAP_S``
+(a few sample intervals for the pleth) draw as gaps.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from monitor.alarms.model import AlarmPriority
 from monitor.channels import CHANNELS, ChannelKind
+from monitor.errors import KnownError
 from monitor.events import EventKind, SessionEvent
-from monitor.observations import Observation, ObservationLog, ObsKind, summary
-from monitor.ports import SessionReader
+from monitor.observations import ObservationLog, ObsKind, summary
+from monitor.ports import SessionExports, SessionReader, SignOff
+from monitor.report_data import SignatureLine
 from monitor.schedule import load_templates
 from monitor.session import SessionInfo
+from monitor.summary import SessionSummary, summarize, summary_lines
 from ui import theme
 
 GAP_S = 30.0  # a numeric channel silent this long draws a gap
@@ -41,10 +69,13 @@ PLOT_ROWS: dict[str, tuple[str, tuple[str, ...], tuple[float, float]]] = {
     "bp": ("BP", ("abp_sys", "abp_dia", "abp_map"), (40, 220)),
     "spo2": ("SpO₂", ("spo2",), (70, 101)),
     "rr": ("RR", ("rr",), (0, 40)),
+    "pleth": ("Pleth", (), (0, 1)),
 }
 NIBP = ("nibp_sys", "nibp_dia", "nibp_map")
 PRIORITY_COLOURS = {AlarmPriority.LOW: theme.ALARM_LOW, AlarmPriority.MEDIUM: theme.ALARM_MEDIUM, AlarmPriority.HIGH: theme.ALARM_HIGH}
 PAUSED_COLOUR = "#6b7580"
+WAVE_GAP_SAMPLES = 3  # a waveform silent this many sample intervals draws a gap
+PANEL_WIDTH = 380
 OBS_ROWS = {ObsKind.MOAAS: 3.0, ObsKind.CADSS: 2.0, ObsKind.DOSE: 1.0, ObsKind.INTERVENTION: 1.0}
 
 
@@ -101,21 +132,18 @@ def alarm_intervals(events: list[SessionEvent], end_t: float) -> list[AlarmInter
 
 def observation_marks(events: list[SessionEvent]) -> list[ObsMark]:
     """The observation lane: current observations (amendments applied), free notes and doses."""
-    log = ObservationLog()
-    marks: list[ObsMark] = []
+    log, unreadable = ObservationLog.from_events(events)
+    marks = [ObsMark(ev.t, 0.0, "Observation (unreadable)") for ev in unreadable]
     for ev in events:
-        if ev.kind is EventKind.OBSERVATION:
-            try:
-                log.add(Observation.from_record(ev.t, ev.data))
-            except (KeyError, ValueError, TypeError):
-                marks.append(ObsMark(ev.t, 0.0, "Observation (unreadable)"))
-        elif ev.kind is EventKind.NOTE:
+        if ev.kind is EventKind.NOTE:
             marks.append(ObsMark(ev.t, 0.0, f"Note: {str(ev.data.get('text', ''))[:40]}"))
     for obs in log.current():
         try:
             text = summary(obs)
         except (KeyError, ValueError, TypeError):
             text = obs.kind.value
+        if obs.amends:
+            text += " (amended)"
         marks.append(ObsMark(obs.t, OBS_ROWS.get(obs.kind, 0.0), text))
     return sorted(marks, key=lambda m: m.t)
 
@@ -146,18 +174,40 @@ class _TimeAxis(pg.AxisItem):
 
 
 class ReviewWindow(QWidget):
-    """One session, read through ``reader``; ``range_selected`` carries (t_from, t_to) UTC seconds."""
+    """One session, read through ``reader``; ``range_selected`` carries (t_from, t_to) UTC seconds.
+
+    ``signoff`` and ``exports`` (optional) enable the Sign and Export buttons; ``replay`` (optional,
+    called with the session id and a speed) the Replay button."""
 
     range_selected = Signal(float, float)
+    summary_ready = Signal()
 
-    def __init__(self, reader: SessionReader, session_id: int, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        reader: SessionReader,
+        session_id: int,
+        parent: QWidget | None = None,
+        *,
+        signoff: SignOff | None = None,
+        exports: SessionExports | None = None,
+        replay: Any = None,
+    ) -> None:
         super().__init__(parent)
+        self._reader = reader
+        self._signoff = signoff
+        self._exports = exports
+        self._replay = replay
         self.info: SessionInfo = reader.session_info(session_id)
+        self.session_id = session_id
         self.series = reader.series(session_id, [c for c, s in CHANNELS.items() if s.kind is not ChannelKind.WAVEFORM])
+        self.pleth = reader.waveform_series(session_id, "pleth")
         self.events = reader.events(session_id)
         info = self.info
         self.origin = info.t0 if info.t0 is not None else info.started
-        last = max([info.started] + [float(t[-1]) for t, _ in self.series.values() if t.size] + [e.t for e in self.events])
+        ends = [float(t[-1]) for t, _ in self.series.values() if t.size] + [e.t for e in self.events]
+        if self.pleth[0].size:
+            ends.append(float(self.pleth[0][-1]))
+        last = max([info.started, *ends])
         self.end_t = info.ended if info.ended is not None else last
         self.alarms = alarm_intervals(self.events, self.end_t)
         self.marks = observation_marks(self.events)
@@ -173,7 +223,7 @@ class ReviewWindow(QWidget):
         for i, name in enumerate(rows):
             axis = _TimeAxis(self.origin)
             self.axes.append(axis)
-            plot = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            plot = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis}, viewBox=pg.ViewBox(enableMenu=False))
             plot.setMouseEnabled(x=True, y=False)
             plot.disableAutoRange()
             plot.showGrid(x=True, y=True, alpha=0.25)
@@ -191,8 +241,9 @@ class ReviewWindow(QWidget):
             if info.t0 is not None:
                 plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(theme.DOSE_LINE, width=1, style=Qt.PenStyle.DashLine)))
         for i, name in enumerate(rows):
-            self.view.ci.layout.setRowStretchFactor(i, 3 if name in PLOT_ROWS else 2)
+            self.view.ci.layout.setRowStretchFactor(i, 2 if name in ("pleth", "alarms", "observations") else 3)
         self._draw_numerics()
+        self._draw_pleth()
         self._draw_nibp()
         self._draw_alarms()
         self._draw_observations()
@@ -220,16 +271,197 @@ class ReviewWindow(QWidget):
         bar.addWidget(self.header, 1)
         for w in (self.clock_button, self.select_button, zoom_in, zoom_out, whole):
             bar.addWidget(w)
+        plots = QVBoxLayout()
+        plots.addWidget(self.view, 1)
+        plots.addWidget(self.readout)
+        plots.addWidget(self.selection_label)
+        body = QHBoxLayout()
+        body.addLayout(plots, 1)
+        body.addWidget(self._side_panel())
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.readout)
-        layout.addWidget(self.selection_label)
+        layout.addLayout(body, 1)
         self.setObjectName("dashboard")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet(theme.STYLE_SHEET)
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
         self.show_whole()
+        self.summary: SessionSummary | None = None
+        self._summary_future: Future[SessionSummary] = Future()
+        self._summary_poll = QTimer(self, interval=30)
+        self._summary_poll.timeout.connect(self._poll_summary)
+        self._summary_thread = threading.Thread(target=self._compute_summary, name="review-summary", daemon=True)
+        self._summary_thread.start()
+        self._summary_poll.start()
+
+    # ---- side panel: summary, signatures, exports -------------------------------------------
+
+    def _side_panel(self) -> QWidget:
+        panel = QWidget()
+        col = QVBoxLayout(panel)
+        col.setContentsMargins(6, 0, 6, 0)
+
+        def heading(text: str) -> QLabel:
+            label = QLabel(text)
+            label.setFont(theme.font(theme.SMALL_PX + 2, bold=True))
+            return label
+
+        col.addWidget(heading("Summary"))
+        self.summary_status = QLabel("Computing the summary…")
+        self.summary_status.setWordWrap(True)
+        col.addWidget(self.summary_status)
+        self.summary_form = QFormLayout()
+        self.summary_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        col.addLayout(self.summary_form)
+        self.summary_labels: dict[str, QLabel] = {}
+
+        col.addWidget(_separator())
+        col.addWidget(heading("Signatures"))
+        self.signature_labels = QVBoxLayout()
+        col.addLayout(self.signature_labels)
+        self.sign_button = QPushButton("Sign as reviewed…")
+        self.sign_button.setEnabled(self._signoff is not None)
+        self.sign_button.clicked.connect(self._sign_dialog)
+        col.addWidget(self.sign_button)
+        self.refresh_signatures()
+
+        col.addWidget(_separator())
+        col.addWidget(heading("Export"))
+        grid = QGridLayout()
+        self.export_buttons: dict[str, QPushButton] = {}
+        formats = self._exports.formats() if self._exports is not None else {}
+        for i, (code, (what, _suffix)) in enumerate(formats.items()):
+            button = QPushButton({"pdf": "PDF report", "fhir": "FHIR", "edf": "EDF+"}.get(code, code.upper()))
+            button.setToolTip(what)
+            button.clicked.connect(lambda _=False, c=code: self._export_dialog(c))
+            grid.addWidget(button, i // 3, i % 3)
+            self.export_buttons[code] = button
+        col.addLayout(grid)
+        self.replay_button = QPushButton("Replay on the dashboard…")
+        self.replay_button.setToolTip("Play the session back through the live dashboard, 1x to 60x")
+        self.replay_button.setEnabled(self._replay is not None)
+        self.replay_button.clicked.connect(self._replay_dialog)
+        col.addWidget(self.replay_button)
+        self.action_status = QLabel("")
+        self.action_status.setWordWrap(True)
+        col.addWidget(self.action_status)
+        col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFixedWidth(PANEL_WIDTH)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        return scroll
+
+    def _compute_summary(self) -> None:
+        """Worker thread: every reading as a ``Reading`` and ``monitor.summary`` over them (~0.5 s for
+        4 hours, so it does not hold up the first paint). The result or the error goes to the future."""
+        try:
+            readings = self._reader.readings(self.session_id)
+            log, _ = ObservationLog.from_events(self.events)
+            status = [e for e in self.events if e.kind in (EventKind.ALARM, EventKind.DEVICE_STATUS)]
+            self._summary_future.set_result(summarize(self.info, readings, log.current(), status, end_t=self.end_t))
+        except BaseException as exc:  # delivered to the GUI thread by _poll_summary
+            self._summary_future.set_exception(exc)
+
+    def _poll_summary(self) -> None:
+        if not self._summary_future.done():
+            return
+        self._summary_poll.stop()
+        try:
+            self.summary = self._summary_future.result()
+        except KnownError as exc:
+            self.summary_status.setText(f"The summary could not be computed: {exc}")
+            return
+        self.summary_status.setText("Post-dose figures; minutes from the first dose.")
+        for label, text in summary_lines(self.summary):
+            value = QLabel(text)
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            name = QLabel(label)
+            name.setStyleSheet(f"color: {theme.TEXT_DIM};")
+            self.summary_form.addRow(name, value)
+            self.summary_labels[label] = value
+        self.summary_ready.emit()
+
+    def refresh_signatures(self) -> None:
+        """Show every signature, each checked against the record now (outdated ones in red)."""
+        while self.signature_labels.count():
+            item = self.signature_labels.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+        self.signatures: list[SignatureLine] = []
+        if self._signoff is None:
+            text, colour = "Signing is not available here.", theme.TEXT_DIM
+            lines = [(text, colour)]
+        else:
+            try:
+                self.signatures = self._signoff.signatures(self.session_id)
+            except KnownError as exc:
+                lines = [(f"Signatures could not be read: {exc}", theme.STATE_BAD)]
+            else:
+                lines = [(s.text, theme.TEXT if s.valid else theme.STATE_BAD) for s in self.signatures]
+                if not lines:
+                    lines = [("Not yet reviewed.", theme.TEXT_DIM)]
+        for text, colour in lines:
+            label = QLabel(text)
+            label.setWordWrap(True)
+            label.setStyleSheet(f"color: {colour};")
+            self.signature_labels.addWidget(label)
+
+    def sign(self, login: str, password: str, meaning: str, *, interrupted_ok: bool = False) -> SignatureLine:
+        """Sign this session (``KnownError`` if refused) and show the signatures again."""
+        if self._signoff is None:
+            raise KnownError("signing is not available in this window")
+        line = self._signoff.sign(self.session_id, login, password, meaning, interrupted_ok=interrupted_ok)
+        self.refresh_signatures()
+        self.action_status.setText(line.text)
+        return line
+
+    def _sign_dialog(self) -> None:
+        if self._signoff is not None:
+            SignDialog(self, self._signoff.meanings, interrupted=self.info.ended is None).exec()
+
+    def export_to(self, fmt: str, path: str) -> str | None:
+        """Write the session as ``fmt`` to ``path``; the outcome is shown under the buttons. Returns the
+        path written, or None (the message says why)."""
+        if self._exports is None:
+            return None
+        try:
+            written = self._exports.export(self.session_id, fmt, path)
+        except KnownError as exc:
+            self.action_status.setText(f"Not exported: {exc}")
+            self.action_status.setStyleSheet(f"color: {theme.STATE_BAD};")
+            return None
+        self.action_status.setText(f"Wrote {written}")
+        self.action_status.setStyleSheet(f"color: {theme.TEXT};")
+        return written
+
+    def _export_dialog(self, fmt: str) -> None:
+        if self._exports is None:
+            return
+        what, suffix = self._exports.formats()[fmt]
+        default = str(Path.home() / f"session-{self.session_id}-{self.info.patient_id}{suffix}")
+        path, _ = QFileDialog.getSaveFileName(self, f"Export session {self.session_id}: {what}", default, f"*{suffix}")
+        if path:
+            self.export_to(fmt, path)
+
+    def _replay_dialog(self) -> None:
+        if self._replay is None:
+            return
+        dialog = ReplayDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            try:
+                self._replay(self.session_id, dialog.speed())
+            except KnownError as exc:
+                self.action_status.setText(f"Replay not started: {exc}")
+                return
+            self.action_status.setText(f"Replay of session {self.session_id} started at {dialog.speed():g}x in a new window")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._summary_poll.stop()
+        self._summary_thread.join(timeout=5.0)
+        super().closeEvent(event)
 
     # ---- drawing ----------------------------------------------------------------------------
 
@@ -246,9 +478,28 @@ class ReviewWindow(QWidget):
 
     def _draw_numerics(self) -> None:
         for row, (_, codes, _) in PLOT_ROWS.items():
-            for code in codes:
+            for code in codes:  # (the pleth row has no numerics)
                 if code in self.series:
                     self._curve(self.plots[row], code, *self.series[code])
+
+    def _draw_pleth(self) -> None:
+        """The pleth: every sample, drawn with peak downsampling (the envelope over the whole session,
+        the beats when zoomed in); gaps where samples are missing."""
+        t, v = self.pleth
+        if t.size == 0:
+            return
+        dt = float(np.median(np.diff(t[: min(t.size, 1000)]))) if t.size > 1 else 1.0
+        t, v = with_gaps(t, v, WAVE_GAP_SAMPLES * dt)
+        curve = self.plots["pleth"].plot(
+            self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False, skipFiniteCheck=True
+        )
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+        self.curves["pleth"] = curve
+        fin = v[np.isfinite(v)]
+        if fin.size:
+            lo, hi = float(fin.min()), float(fin.max())
+            self.plots["pleth"].setYRange(lo, hi if hi > lo else lo + 1.0, padding=0.05)
 
     def _draw_nibp(self) -> None:
         """Cuff readings: a sys–dia bar with a marker at each end, MAP as a dot."""
@@ -433,3 +684,78 @@ class ReviewWindow(QWidget):
 
 def _fmt(v: float, decimals: int) -> str:
     return "—" if not math.isfinite(v) else f"{v:.{decimals}f}"
+
+
+def _separator() -> QFrame:
+    line = QFrame()
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setStyleSheet(f"color: {theme.PANEL_BORDER};")
+    return line
+
+
+class SignDialog(QDialog):
+    """Login ID, password and meaning (21 CFR 11.50: printed name, time and meaning go with the
+    signature); for a session with no end, the signer must confirm it was cut short."""
+
+    def __init__(self, window: ReviewWindow, meanings: tuple[str, ...], *, interrupted: bool) -> None:
+        super().__init__(window)
+        self.setWindowTitle(f"Sign session {window.session_id}")
+        self._window = window
+        self.login = QLineEdit()
+        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.meaning = QComboBox()
+        self.meaning.addItems(list(meanings))
+        self.interrupted = QCheckBox("This session was cut short (crash or power loss); no bedside is still recording it")
+        self.interrupted.setVisible(interrupted)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {theme.STATE_BAD};")
+        form = QFormLayout(self)
+        form.addRow("Signer ID", self.login)
+        form.addRow("Password", self.password)
+        form.addRow("Meaning", self.meaning)
+        form.addRow(self.interrupted)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Sign")
+        buttons.accepted.connect(self.try_sign)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def try_sign(self) -> None:
+        """Sign, or keep the dialog open with the reason (wrong password, no end...)."""
+        try:
+            self._window.sign(
+                self.login.text(), self.password.text(), self.meaning.currentText(), interrupted_ok=self.interrupted.isChecked()
+            )
+        except KnownError as exc:
+            self.error.setText(str(exc))
+            self.password.clear()
+            return
+        self.accept()
+
+
+class ReplayDialog(QDialog):
+    """How fast to play the session back on the dashboard (1x-60x)."""
+
+    SPEEDS = (1, 2, 5, 10, 30, 60)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Replay on the dashboard")
+        self.speed_box = QComboBox()
+        for v in self.SPEEDS:
+            self.speed_box.addItem(f"{v}x", v)
+        self.speed_box.setCurrentIndex(self.SPEEDS.index(10))
+        form = QFormLayout(self)
+        form.addRow("Speed", self.speed_box)
+        note = QLabel("The replay opens the live dashboard in a new window; it is not added to the recorded sessions.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def speed(self) -> float:
+        return float(self.speed_box.currentData())

@@ -1,8 +1,9 @@
 """The session browser: every recorded session, filtered and paged in the database, opening one in review.
 
 The table model holds only the pages fetched so far (``canFetchMore``/``fetchMore``), so a database
-with thousands of sessions lists at once. The "not yet reviewed" filter waits for sign-off, which is
-not recorded yet, so it is not offered.
+with thousands of sessions lists at once. "Not yet reviewed" means no "reviewed" signature, or one
+followed by a later entry (an amendment, a note); the review window checks each signature against
+the record's hash.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from monitor.ports import SessionFilter, SessionListing, SessionReader
 from monitor.session import DosingProtocol
 
 PAGE = 200
-HEADERS = ("#", "Patient", "Protocol", "Started", "Duration", "End", "High alarms")
+HEADERS = ("#", "Patient", "Protocol", "Started", "Duration", "End", "High alarms", "Reviewed")
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -105,7 +106,9 @@ class SessionTableModel(QAbstractTableModel):
             return "" if info.ended is None else f"{(info.ended - info.started) / 60:.0f} min"
         if col == 5:
             return "interrupted" if info.ended is None else (info.end_reason or "ended")
-        return "yes" if item.had_high_alarm else ""
+        if col == 6:
+            return "yes" if item.had_high_alarm else ""
+        return "yes" if item.reviewed else ""
 
 
 class _Table(QTableView):
@@ -141,6 +144,7 @@ class SessionBrowser(QWidget):
         self.date_from = QDateEdit(today.addMonths(-1), calendarPopup=True)
         self.date_to = QDateEdit(today, calendarPopup=True)
         self.high_only = QCheckBox("Had high-priority alarms")
+        self.not_reviewed = QCheckBox("Not yet reviewed")
         apply = QPushButton("Apply")
         self.count_label = QLabel()
         self.error_label = QLabel()
@@ -148,7 +152,7 @@ class SessionBrowser(QWidget):
         self.error_label.hide()
 
         filters = QHBoxLayout()
-        for w in (self.patient, self.protocol, self.use_dates, self.date_from, QLabel("to"), self.date_to, self.high_only, apply):
+        for w in (self.patient, self.protocol, self.use_dates, self.date_from, QLabel("to"), self.date_to, self.high_only, self.not_reviewed, apply):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.count_label)
@@ -173,6 +177,7 @@ class SessionBrowser(QWidget):
         apply.clicked.connect(self.refresh)
         self.patient.returnPressed.connect(self.refresh)
         self.high_only.toggled.connect(self.refresh)
+        self.not_reviewed.toggled.connect(self.refresh)
         self.protocol.currentIndexChanged.connect(self.refresh)
         self.refresh()
 
@@ -188,6 +193,7 @@ class SessionBrowser(QWidget):
             started_to=started_to,
             protocol=self.protocol.currentData(),
             high_alarms_only=self.high_only.isChecked(),
+            not_reviewed=self.not_reviewed.isChecked(),
         )
 
     def refresh(self) -> None:

@@ -56,7 +56,7 @@ def test_reader_lists_and_filters_in_sql(reader):
 
 def test_simulated_session_lanes_and_plots_have_data(qtbot, reader):
     w = _window(qtbot, reader, 1)
-    assert set(w.plots) == {"hr", "bp", "spo2", "rr", "alarms", "observations"}
+    assert set(w.plots) == {"hr", "bp", "spo2", "rr", "pleth", "alarms", "observations"}
     for code in ("pr", "spo2", "rr", "nibp_sys", "nibp_dia"):
         x, y = w.curves[code].getData()
         assert x is not None and np.isfinite(y).sum() > 0, code

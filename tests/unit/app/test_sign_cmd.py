@@ -77,6 +77,8 @@ def test_wrong_password_and_running_session_are_refused(db_url, monkeypatch, cap
     running = _record(db_url, ended=False)
     sign[sign.index(str(sid))] = str(running)
     assert _run(monkeypatch, sign, PASSWORD + "\n") == 1
-    assert "the session is still being recorded" in capsys.readouterr().err
+    assert "has no end: it is still being recorded, or it was cut short" in capsys.readouterr().err
+    assert _run(monkeypatch, [*sign, "--interrupted"], PASSWORD + "\n") == 0  # the signer confirms it was cut short
+    assert "meaning: reviewed — valid" in capsys.readouterr().out
     assert _run(monkeypatch, ["sign", "--db", db_url, "--session", "999", "--name", "dr.lee", "--password-stdin"], PASSWORD) == 1
     assert "no session 999" in capsys.readouterr().err

@@ -106,9 +106,19 @@ def test_unknown_session_unknown_meaning_and_running_session_are_refused(db, rec
     with pytest.raises(SignOffRefused, match="not one of"):
         sign_session(db, recorded, signer, PASSWORD, "glanced at")
     running = _record(recorder, end=False)
-    with pytest.raises(SignOffRefused, match="the session is still being recorded"):
+    with pytest.raises(SignOffRefused, match="has no end: it is still being recorded, or it was cut short by a crash"):
         sign_session(db, running, signer, PASSWORD, "reviewed")
     assert signature_status(db, running) == []
+
+
+def test_an_interrupted_session_is_signed_only_when_the_signer_confirms_it(db, recorder, signer):
+    interrupted = _record(recorder, end=False)
+    sig = sign_session(db, interrupted, signer, PASSWORD, "reviewed", interrupted_ok=True)
+    assert sig.valid and [s.valid for s in signature_status(db, interrupted)] == [True]
+    # were it still being recorded after all, its next reading outdates the signature
+    recorder.submit_readings(interrupted, [Reading("sim:ox", "spo2", T_START + 999.0, 97.0)])
+    recorder.flush()
+    assert [s.valid for s in signature_status(db, interrupted)] == [False]
 
 
 def test_enrolment_refuses_duplicates_and_short_passwords(db, signer):
