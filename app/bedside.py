@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.clock import SessionClock
 from monitor.errors import ConfigError
@@ -21,6 +21,9 @@ from monitor.session import DosingProtocol, Session, SessionInfo
 from app.crash import EXIT_BUG, CrashHandler
 from app.device_store import close_catalogs
 from app.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from app.session_replay import SessionReplay, TimelinePlayer
 
 log = logging.getLogger(__name__)
 
@@ -71,25 +74,54 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
     return [], None
 
 
+def _open_replay(args: argparse.Namespace) -> SessionReplay | None:
+    """The recorded session of --replay-session, checked before anything starts (one clear line
+    for a bad speed, a missing session or an unreadable source database)."""
+    replay_session = getattr(args, "replay_session", None)
+    from_db = getattr(args, "from_db", None)
+    if replay_session is None:
+        if from_db is not None:
+            raise ConfigError("--from-db only applies to --replay-session ID|latest")
+        return None
+    from app.session_replay import MAX_SPEED, MIN_SPEED, open_session_replay
+
+    if not MIN_SPEED <= args.speed <= MAX_SPEED:
+        raise ConfigError(f"--speed {args.speed:g} is outside {MIN_SPEED:g}-{MAX_SPEED:g}: a recorded session replays at 1x-60x")
+    return open_session_replay(replay_session, from_db, args.db)
+
+
 def run_bedside(args: argparse.Namespace) -> int:
     """Run the dashboard until the window closes, ``--minutes`` pass, or a signal arrives."""
-    if args.speed != 1.0 and not (args.demo or args.replay):
-        raise ConfigError("--speed only applies to simulated (--demo) or replayed (--replay) sessions")
-    protocol = _protocol(args.protocol)
-    pipeline = Pipeline(SessionClock(speed=args.speed), args.db)  # StorageError → one line, exit 1
+    replay = _open_replay(args)
+    if args.speed != 1.0 and not (args.demo or args.replay or replay):
+        raise ConfigError("--speed only applies to simulated (--demo) or replayed (--replay, --replay-session) sessions")
+    try:
+        protocol = replay.record.protocol if replay is not None else _protocol(args.protocol)
+        # StorageError → one line, exit 1; a replayed session is recorded apart from its source
+        pipeline = Pipeline(SessionClock(speed=args.speed), replay.target_url if replay is not None else args.db)
+    except BaseException:
+        if replay is not None:
+            replay.close()
+        raise
     try:
         drivers, scenario = _build_drivers(args, pipeline)
     except BaseException:
         pipeline.close()
+        if replay is not None:
+            replay.close()
         raise
     crash = CrashHandler()
     crash.install()
     pipeline.start()
     try:
-        return _run_qt(args, pipeline, drivers, scenario, protocol, crash)
+        return _run_qt(args, pipeline, drivers, scenario, protocol, crash, replay)
     finally:
-        pipeline.close(end_reason="time limit (--minutes)" if args.minutes else "program closed")
-        crash.uninstall()
+        try:
+            pipeline.close(end_reason="time limit (--minutes)" if args.minutes else "program closed")
+        finally:
+            crash.uninstall()
+            if replay is not None:
+                replay.close()  # after the drivers stopped reading it; removes the throw-away database
 
 
 def _run_qt(
@@ -99,6 +131,7 @@ def _run_qt(
     scenario: Any,
     protocol: DosingProtocol,
     crash: CrashHandler,
+    replay: SessionReplay | None = None,
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -108,7 +141,9 @@ def _run_qt(
     qt = QApplication.instance() or QApplication(sys.argv[:1])
     qt.setApplicationName("Session Monitor")
     controller = _Controller(args, pipeline, scenario, crash)
-    if args.demo or args.replay:
+    if replay is not None:
+        drivers = drivers + controller.start_replay(replay)
+    elif args.demo or args.replay:
         controller.start_session(protocol)
     for driver in drivers:
         pipeline.add_driver(driver)
@@ -134,6 +169,7 @@ class _Controller:
         self._qt = QApplication.instance()
         self._dose_after_s: float | None = scenario.demo.dose_after_s if scenario is not None else None
         self._nurse = DemoNurse(self._core) if args.demo_nurse and scenario is not None else None
+        self._timeline: TimelinePlayer | None = None  # --replay-session: the recorded dose, observations, ...
         self._exit = 0
         self._signal: int | None = None
         self._screenshot_taken = False
@@ -207,6 +243,21 @@ class _Controller:
         info = SessionInfo(patient, protocol, clinician, self._clock.now(), speed=self._clock.speed)
         self.window.start_session(Session(info))
 
+    def start_replay(self, replay: SessionReplay) -> list[Driver]:
+        """Start a live session for --replay-session (the recorded patient pseudonym, as it is, and
+        protocol) and return the recorded devices' drivers, all mapped to its start; the control
+        timer then plays the recorded clinical timeline."""
+        args, rec = self._args, replay.record
+        clinician = args.clinician or rec.clinician
+        info = SessionInfo(args.patient or rec.patient_id, rec.protocol, clinician, self._clock.now(), speed=self._clock.speed)
+        if not self.window.start_session(Session(info)):
+            return []
+        session = self._core.session
+        assert session is not None
+        started = session.info.started
+        self._timeline = replay.timeline(self._core, started)
+        return list(replay.drivers(self._clock, started))
+
     def run(self) -> int:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         self.adapter.start()
@@ -256,6 +307,8 @@ class _Controller:
                 log.warning("demo dose refused: %s", exc)
         if self._nurse is not None:
             self._nurse.step()
+        if self._timeline is not None:
+            self._timeline.step(now)
         if self._args.minutes is not None and now - info.started >= self._args.minutes * 60:
             self._finish(self._exit)
 

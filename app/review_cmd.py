@@ -78,21 +78,26 @@ def build_review(reader: RecordingReader, session: str | None, course: str | Non
     return first, opened
 
 
+def replay_command(db: Database, session_id: int, speed: float) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that replay a session of ``db`` on the live dashboard. A
+    PostgreSQL password goes in the environment (PGPASSWORD), not on the command line."""
+    from sqlalchemy.engine import URL
+
+    env = dict(os.environ)
+    u = db.url
+    if u.password:
+        env["PGPASSWORD"] = str(u.password)
+    bare = URL.create(u.drivername, username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
+    argv = [sys.executable, "-m", "app", "--replay-session", str(session_id), "--from-db", bare.render_as_string(hide_password=False)]
+    return [*argv, "--speed", f"{speed:g}"], env
+
+
 def replay_launcher(db: Database) -> Any:
-    """A callable that opens the live dashboard replaying a session of ``db`` at a speed, as its own
-    process (the dashboard owns its clock, devices and database; a replay must not disturb the review).
-    A PostgreSQL password goes in the child's environment (PGPASSWORD), not on its command line."""
+    """What the review window's Replay button calls: the live dashboard replaying the session, as its
+    own process (the dashboard owns its clock, devices and database; a replay must not disturb the review)."""
 
     def launch(session_id: int, speed: float) -> None:
-        from sqlalchemy.engine import URL
-
-        env = dict(os.environ)
-        u = db.url
-        if u.password:
-            env["PGPASSWORD"] = str(u.password)
-        bare = URL.create(u.drivername, username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
-        argv = [sys.executable, "-m", "app", "--replay-session", str(session_id), "--from-db", bare.render_as_string(hide_password=False)]
-        argv += ["--speed", f"{speed:g}"]
+        argv, env = replay_command(db, session_id, speed)
         try:
             subprocess.Popen(argv, env=env, start_new_session=True)
         except OSError as exc:
