@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from monitor.errors import KnownError
-
-if TYPE_CHECKING:
-    from recordings.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -48,34 +43,39 @@ def run_parser() -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically")
     src.add_argument("--replay", metavar="RECORD", help="start a session replaying a PhysioNet WFDB record (path without extension)")
+    src.add_argument(
+        "--replay-session",
+        metavar="ID|latest",
+        help="play a recorded session back through the dashboard (devices, dose, observations, alarm settings) at --speed 1-60; "
+        "it is recorded into --db if given, else into a temporary file, never into the database it comes from",
+    )
+    p.add_argument("--from-db", metavar="URL", help="with --replay-session: the database the session was recorded in (default: the workstation's database)")
     p.add_argument("--demo-ble", action="store_true", help="with --demo: also simulate a Bluetooth heart-rate strap, BP cuff and pulse oximeter, connected over a virtual Bluetooth link")
     p.add_argument("--demo-nurse", action="store_true", help="with --demo: a scripted nurse fills in the pre-dose checklist, answers every MOAA/S and CADSS prompt shortly after it appears and discharges when allowed")
     p.add_argument("--via-serial", action="store_true", help="with --demo: the simulated pulse oximeter talks the Contec CMS50 V7 protocol over a pseudo-terminal, read by the real serial driver")
-    p.add_argument("--speed", type=_speed, default=1.0, metavar="N", help="session time runs N times faster than real time (1-600; simulated and replayed sessions only)")
+    p.add_argument("--speed", type=_speed, default=1.0, metavar="N", help="session time runs N times faster than real time (1-600, 1-60 for --replay-session; simulated and replayed sessions only)")
     p.add_argument("--minutes", type=_positive_float, metavar="M", help="stop after M minutes of session time and exit 0")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot of the main window when the program stops")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulated devices (default 1)")
     p.add_argument("--patient", metavar="PSEUDONYM", help="patient pseudonym for the --demo / --replay session")
     p.add_argument("--clinician", default=None, help="clinician name for the --demo / --replay session")
-    p.add_argument("--protocol", default="spravato", help="dosing protocol of the --demo / --replay session: spravato, ketamine_iv, ketamine_im, ketamine_sl")
+    p.add_argument("--protocol", default="spravato", help="dosing protocol of the --demo / --replay session: spravato, ketamine_iv, ketamine_im, ketamine_sl (--replay-session keeps the recorded one)")
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
     return p
 
 
-EXPORT_FORMATS = ["json", "csv", "fhir", "edf"]
-
-
 def export_parser() -> argparse.ArgumentParser:
+    from app.exports import FORMATS
+
     p = argparse.ArgumentParser(prog="session-monitor export", description="Write a recorded session to stdout (or --output).")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
     p.add_argument("--session", default="latest", metavar="ID|latest", help="session id, or 'latest' (default)")
     p.add_argument(
         "--format",
-        choices=EXPORT_FORMATS,
+        choices=list(FORMATS),
         default="json",
-        help="json: the whole record; csv: tidy long table of the numbers; fhir: FHIR R4 Bundle of vital-signs "
-        "Observations; edf: EDF+ with numerics, waveforms and events as annotations (needs --output)",
+        help="; ".join(f"{code}: {what}" for code, (what, _) in FORMATS.items()) + " (edf and pdf need --output)",
     )
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically: complete or not at all) instead of stdout")
     return p
@@ -101,59 +101,23 @@ def _has_display() -> bool:
 
 def export_main(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
-    from recordings.atomic import ExportWriteError, write_atomically
+    from app.exports import TEXT_FORMATS, export_file, export_text
     from recordings.database import open_database
 
     ref: int | str = int(args.session) if args.session.isdigit() else args.session
     if isinstance(ref, str) and ref != "latest":
         print(f"session-monitor export: --session must be a number or 'latest', not {args.session!r}", file=sys.stderr)
         return 2
-    if args.format == "edf" and not args.output:
-        print("session-monitor export: EDF is a binary file: give --output FILE.edf", file=sys.stderr)
+    if args.format not in TEXT_FORMATS and not args.output:
+        print(f"session-monitor export: {args.format.upper()} is a binary file: give --output FILE.{args.format}", file=sys.stderr)
         return 2
-    db = open_database(args.db)
-    try:
-        if args.format == "edf":
-            from recordings.edf_export import export_edf
-
-            export_edf(db, ref, args.output)
-            return 0
-        text = _export_text(db, ref, args.format)
-    except ExportWriteError as exc:
-        print(f"session-monitor export: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        db.close()
-    if args.output:
-        try:
-            write_atomically(args.output, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        except ExportWriteError as exc:
-            print(f"session-monitor export: {exc}", file=sys.stderr)
-            return 1
-    else:
-        sys.stdout.write(text)
+    with open_database(args.db) as db:  # StorageError (no such session, unreadable database): main prints it
+        if args.output:
+            out = export_file(db, ref, args.format, args.output)  # ExportWriteError: main prints it, exit 1
+            print(f"Wrote session {args.session} as {args.format} to {out}", file=sys.stderr)
+        else:
+            sys.stdout.write(export_text(db, ref, args.format))
     return 0
-
-
-def _export_text(db: Database, ref: int | str, fmt: str) -> str:
-    """The json / csv / fhir export as text (built whole first, so a failure writes nothing)."""
-    if fmt == "csv":
-        import io
-
-        from recordings.csv_export import write_csv
-
-        buf = io.StringIO()
-        write_csv(db, ref, buf)
-        return buf.getvalue()
-    if fmt == "fhir":
-        from recordings.fhir_export import fhir_bundle
-
-        doc = fhir_bundle(db, ref)
-    else:
-        from recordings.export import export_session
-
-        doc = export_session(db, ref)
-    return json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["export"]:
             _configure_logging(False)
-            return export_main(argv[1:])
+            try:
+                return export_main(argv[1:])
+            except KnownError as exc:
+                print(f"session-monitor export: {exc}", file=sys.stderr)
+                return 1
         if argv[:1] == ["decode"]:
             _configure_logging(False)
             from app.decode_cmd import decode_main

@@ -199,11 +199,12 @@ class ReviewWindow(QWidget):
         self._replay = replay
         self.info: SessionInfo = reader.session_info(session_id)
         self.session_id = session_id
-        self.series = reader.series(session_id, [c for c, s in CHANNELS.items() if s.kind is not ChannelKind.WAVEFORM])
-        self.pleth = reader.waveform_series(session_id, "pleth")
-        self.events = reader.events(session_id)
         info = self.info
         self.origin = info.t0 if info.t0 is not None else info.started
+        self.setWindowTitle(f"Review — session {info.session_id}, patient {info.patient_id}")
+        self._build_plots()
+        self.series, self.pleth = _load(reader, session_id)
+        self.events = reader.events(session_id)
         ends = [float(t[-1]) for t, _ in self.series.values() if t.size] + [e.t for e in self.events]
         if self.pleth[0].size:
             ends.append(float(self.pleth[0][-1]))
@@ -211,37 +212,7 @@ class ReviewWindow(QWidget):
         self.end_t = info.ended if info.ended is not None else last
         self.alarms = alarm_intervals(self.events, self.end_t)
         self.marks = observation_marks(self.events)
-        self.setWindowTitle(f"Review — session {info.session_id}, patient {info.patient_id}")
 
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground(theme.BACKGROUND)
-        self.plots: dict[str, pg.PlotItem] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self.axes: list[_TimeAxis] = []
-        self.crosshairs: list[pg.InfiniteLine] = []
-        rows = [*PLOT_ROWS, "alarms", "observations"]
-        for i, name in enumerate(rows):
-            axis = _TimeAxis(self.origin)
-            self.axes.append(axis)
-            plot = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis}, viewBox=pg.ViewBox(enableMenu=False))
-            plot.setMouseEnabled(x=True, y=False)
-            plot.disableAutoRange()
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.getAxis("left").setWidth(60)
-            plot.showAxis("bottom", i == len(rows) - 1)
-            if name in PLOT_ROWS:
-                plot.setLabel("left", PLOT_ROWS[name][0])
-                plot.setYRange(*PLOT_ROWS[name][2], padding=0)
-            if i:
-                plot.setXLink(self.plots[rows[0]])
-            self.plots[name] = plot
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.TEXT_DIM, width=1))
-            plot.addItem(line, ignoreBounds=True)
-            self.crosshairs.append(line)
-            if info.t0 is not None:
-                plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(theme.DOSE_LINE, width=1, style=Qt.PenStyle.DashLine)))
-        for i, name in enumerate(rows):
-            self.view.ci.layout.setRowStretchFactor(i, 2 if name in ("pleth", "alarms", "observations") else 3)
         self._draw_numerics()
         self._draw_pleth()
         self._draw_nibp()
@@ -287,12 +258,49 @@ class ReviewWindow(QWidget):
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
         self.show_whole()
         self.summary: SessionSummary | None = None
-        self._summary_future: Future[SessionSummary] = Future()
+        self._summary_future: Future[tuple[SessionSummary, list[SignatureLine] | KnownError | None]] = Future()
         self._summary_poll = QTimer(self, interval=30)
         self._summary_poll.timeout.connect(self._poll_summary)
         self._summary_thread = threading.Thread(target=self._compute_summary, name="review-summary", daemon=True)
-        self._summary_thread.start()
-        self._summary_poll.start()
+        QTimer.singleShot(0, self._start_summary)  # after the first paint: the plots come first
+
+    def _start_summary(self) -> None:
+        if self.isVisible() and not self._summary_thread.is_alive() and not self._summary_future.done():
+            self._summary_thread.start()
+            self._summary_poll.start()
+
+    def _build_plots(self) -> None:
+        """The stacked, x-linked plot rows (no data yet)."""
+        info = self.info
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(theme.BACKGROUND)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.axes: list[_TimeAxis] = []
+        self.crosshairs: list[pg.InfiniteLine] = []
+        rows = [*PLOT_ROWS, "alarms", "observations"]
+        for i, name in enumerate(rows):
+            axis = _TimeAxis(self.origin)
+            self.axes.append(axis)
+            plot = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis}, viewBox=pg.ViewBox(enableMenu=False))
+            plot.setMouseEnabled(x=True, y=False)
+            plot.disableAutoRange()
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.getAxis("left").setWidth(60)
+            plot.showAxis("bottom", i == len(rows) - 1)
+            if name in PLOT_ROWS:
+                plot.setLabel("left", PLOT_ROWS[name][0])
+                plot.setYRange(*PLOT_ROWS[name][2], padding=0)
+            if i:
+                plot.setXLink(self.plots[rows[0]])
+            self.plots[name] = plot
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.TEXT_DIM, width=1))
+            plot.addItem(line, ignoreBounds=True)
+            self.crosshairs.append(line)
+            if info.t0 is not None:
+                plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(theme.DOSE_LINE, width=1, style=Qt.PenStyle.DashLine)))
+        for i, name in enumerate(rows):
+            self.view.ci.layout.setRowStretchFactor(i, 2 if name in ("pleth", "alarms", "observations") else 3)
 
     # ---- side panel: summary, signatures, exports -------------------------------------------
 
@@ -323,7 +331,7 @@ class ReviewWindow(QWidget):
         self.sign_button.setEnabled(self._signoff is not None)
         self.sign_button.clicked.connect(self._sign_dialog)
         col.addWidget(self.sign_button)
-        self.refresh_signatures()
+        self._show_signatures(None, pending=True)
 
         col.addWidget(_separator())
         col.addWidget(heading("Export"))
@@ -354,14 +362,22 @@ class ReviewWindow(QWidget):
         return scroll
 
     def _compute_summary(self) -> None:
-        """Worker thread: every reading as a ``Reading`` and ``monitor.summary`` over them (~0.5 s for
-        4 hours, so it does not hold up the first paint). The result or the error goes to the future."""
+        """Worker thread: the signatures checked against the record's hash (~1 s for a signed 4-hour
+        session) and the summary over every reading as a ``Reading`` (~0.5 s), so neither holds up
+        the first paint. Results and errors go to the future; ``_poll_summary`` shows them."""
         try:
+            signatures: list[SignatureLine] | KnownError | None = None
+            if self._signoff is not None:
+                try:
+                    signatures = self._signoff.signatures(self.session_id)
+                except KnownError as exc:
+                    signatures = exc
             readings = self._reader.readings(self.session_id)
             log, _ = ObservationLog.from_events(self.events)
             status = [e for e in self.events if e.kind in (EventKind.ALARM, EventKind.DEVICE_STATUS)]
-            self._summary_future.set_result(summarize(self.info, readings, log.current(), status, end_t=self.end_t))
-        except BaseException as exc:  # delivered to the GUI thread by _poll_summary
+            summary = summarize(self.info, readings, log.current(), status, end_t=self.end_t)
+            self._summary_future.set_result((summary, signatures))
+        except BaseException as exc:  # delivered to the GUI thread by _poll_summary (a bug reaches the crash handler)
             self._summary_future.set_exception(exc)
 
     def _poll_summary(self) -> None:
@@ -369,10 +385,12 @@ class ReviewWindow(QWidget):
             return
         self._summary_poll.stop()
         try:
-            self.summary = self._summary_future.result()
+            self.summary, signatures = self._summary_future.result()
         except KnownError as exc:
             self.summary_status.setText(f"The summary could not be computed: {exc}")
+            self._show_signatures(exc)
             return
+        self._show_signatures(signatures)
         self.summary_status.setText("Post-dose figures; minutes from the first dose.")
         for label, text in summary_lines(self.summary):
             value = QLabel(text)
@@ -385,24 +403,32 @@ class ReviewWindow(QWidget):
         self.summary_ready.emit()
 
     def refresh_signatures(self) -> None:
-        """Show every signature, each checked against the record now (outdated ones in red)."""
+        """Read every signature again, each checked against the record now (outdated ones in red)."""
+        if self._signoff is None:
+            self._show_signatures(None)
+            return
+        try:
+            self._show_signatures(self._signoff.signatures(self.session_id))
+        except KnownError as exc:
+            self._show_signatures(exc)
+
+    def _show_signatures(self, signatures: list[SignatureLine] | KnownError | None, pending: bool = False) -> None:
         while self.signature_labels.count():
             item = self.signature_labels.takeAt(0)
             if item is not None and item.widget() is not None:
                 item.widget().deleteLater()
         self.signatures: list[SignatureLine] = []
-        if self._signoff is None:
-            text, colour = "Signing is not available here.", theme.TEXT_DIM
-            lines = [(text, colour)]
+        if pending:
+            lines = [("Checking the signatures against the record…", theme.TEXT_DIM)]
+        elif self._signoff is None:
+            lines = [("Signing is not available here.", theme.TEXT_DIM)]
+        elif isinstance(signatures, KnownError):
+            lines = [(f"Signatures could not be read: {signatures}", theme.STATE_BAD)]
         else:
-            try:
-                self.signatures = self._signoff.signatures(self.session_id)
-            except KnownError as exc:
-                lines = [(f"Signatures could not be read: {exc}", theme.STATE_BAD)]
-            else:
-                lines = [(s.text, theme.TEXT if s.valid else theme.STATE_BAD) for s in self.signatures]
-                if not lines:
-                    lines = [("Not yet reviewed.", theme.TEXT_DIM)]
+            self.signatures = list(signatures or [])
+            lines = [(s.text, theme.TEXT if s.valid else theme.STATE_BAD) for s in self.signatures]
+            if not lines:
+                lines = [("Not yet reviewed.", theme.TEXT_DIM)]
         for text, colour in lines:
             label = QLabel(text)
             label.setWordWrap(True)
@@ -460,7 +486,8 @@ class ReviewWindow(QWidget):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._summary_poll.stop()
-        self._summary_thread.join(timeout=5.0)
+        if self._summary_thread.is_alive():
+            self._summary_thread.join(timeout=5.0)
         super().closeEvent(event)
 
     # ---- drawing ----------------------------------------------------------------------------
@@ -684,6 +711,12 @@ class ReviewWindow(QWidget):
 
 def _fmt(v: float, decimals: int) -> str:
     return "—" if not math.isfinite(v) else f"{v:.{decimals}f}"
+
+
+def _load(reader: SessionReader, session_id: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """The numerics and the pleth of a session, as numpy arrays."""
+    numerics = reader.series(session_id, [c for c, s in CHANNELS.items() if s.kind is not ChannelKind.WAVEFORM])
+    return numerics, reader.waveform_series(session_id, "pleth")
 
 
 def _separator() -> QFrame:
