@@ -27,6 +27,8 @@ bench: setup
 screenshot: setup
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor --demo hypertensive-responder --demo-nurse --speed 120 \
 	  --minutes 42 --db sqlite:///out/screenshot.db --screenshot docs/dashboard.png
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor review --db sqlite:///out/screenshot.db --session latest \
+	  --screenshot docs/review.png
 
 clean:
 	rm -rf $(VENV) out

@@ -22,6 +22,9 @@ def review_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--course", metavar="PATIENT", default=None, help="open this patient's treatment course (all sessions side by side)"
     )
+    p.add_argument(
+        "--screenshot", metavar="FILE.png", help="save a picture of the first window once it is complete (summary included) and exit"
+    )
     return p
 
 
@@ -106,6 +109,22 @@ def replay_launcher(db: Database) -> Any:
     return launch
 
 
+def _screenshot(qt: Any, window: Any, path: str) -> int:
+    """Wait until the window is complete (a review window's summary is computed on a worker), save it, exit."""
+    import time
+
+    deadline = time.monotonic() + 60.0
+    while getattr(window, "summary", True) is None and time.monotonic() < deadline:
+        qt.processEvents()
+        time.sleep(0.01)
+    qt.processEvents()
+    if not window.grab().save(path):
+        print(f"session-monitor: cannot write the screenshot {path}: check the folder exists and is writable", file=sys.stderr)
+        return 1
+    window.close()
+    return 0
+
+
 def course_exists(reader: RecordingReader, patient_id: str) -> bool:
     """True when ``patient_id`` is one exact ID with recorded sessions; else says why on stderr."""
     from monitor.ports import SessionFilter
@@ -144,6 +163,8 @@ def review_main(argv: list[str]) -> int:
         qt.setApplicationName("Session Monitor review")
         first, _opened = build_review(reader, args.session, args.course)
         first.show()
+        if args.screenshot:
+            return _screenshot(qt, first, args.screenshot)
         return int(qt.exec())
     finally:
         db.close()

@@ -5,10 +5,13 @@ million samples, alarm events and observations) is written into a temporary SQLi
 real ``Recorder``. Then, repeated and medians taken:
 
 - open = ``ReviewWindow(reader, id)`` + ``show()`` + ``grab()`` (``grab`` paints the whole widget tree
-  synchronously, so this is the first complete paint);
-- plain SQL = ``sqlite3`` fetching the rows the review loads (numerics + events) into numpy arrays,
-  in the same run; and, for reference, the same plus every pleth sample (the overview does not draw
-  the pleth, so it does not read it);
+  synchronously, so this is the first complete paint: every plot row including the 1.1 million
+  pleth samples, the alarm and observation lanes, the side panel);
+- summary = from the same start until the side panel shows the summary (computed on a worker
+  thread after the first paint, with the signature check);
+- plain SQL = ``sqlite3`` fetching the same rows (numerics, events and every pleth sample) into
+  numpy arrays, in the same run: the reference of the 2x target; and, for information, the
+  numerics and events alone;
 - browser = ``SessionBrowser(reader)`` + show + grab on a database of 10,000 sessions (inserted in
   bulk; 5 % of them with a high-priority alarm), unfiltered and with "had high-priority alarms".
 
@@ -114,17 +117,22 @@ def plain_sql(path: Path, sid: int, with_pleth: bool) -> float:
     return time.perf_counter() - start
 
 
-def open_review(qt: QApplication, reader: RecordingReader, sid: int) -> float:
+def open_review(qt: QApplication, reader: RecordingReader, sid: int) -> tuple[float, float]:
+    """Seconds to the first complete paint, and to the summary shown."""
     start = time.perf_counter()
     w = ReviewWindow(reader, sid)
     w.resize(1400, 900)
     w.show()
     w.grab()
-    elapsed = time.perf_counter() - start
+    painted = time.perf_counter() - start
+    while w.summary is None:
+        qt.processEvents()
+        time.sleep(0.002)
+    summarized = time.perf_counter() - start
     w.close()
     w.deleteLater()
     qt.processEvents()
-    return elapsed
+    return painted, summarized
 
 
 def fill_sessions(url: str, n: int) -> None:
@@ -191,23 +199,23 @@ def main(argv: list[str] | None = None) -> int:
         try:
             reader = RecordingReader(db)
             n_samples = sum(b.n for b in reader.waveforms(sid, ["pleth"]))
-            print(f"session {sid}: {len(reader.readings(sid))} numeric readings, {n_samples} pleth samples (not drawn in the overview)")
+            print(f"session {sid}: {len(reader.readings(sid))} numeric readings, {n_samples} pleth samples")
             open_review(qt, reader, sid)  # warm-up: imports, fonts, templates
-            opens, sql, sql_pleth = [], [], []
+            opens, summaries, sql, sql_pleth = [], [], [], []
             for _ in range(args.repeat):
                 sql.append(plain_sql(path, sid, with_pleth=False))
-                opens.append(open_review(qt, reader, sid))
+                painted, summarized = open_review(qt, reader, sid)
+                opens.append(painted)
+                summaries.append(summarized)
                 sql_pleth.append(plain_sql(path, sid, with_pleth=True))
-            m_open, m_sql, m_sqlp = median(opens), median(sql), median(sql_pleth)
-            print(f"open to first paint: median {m_open * 1000:.0f} ms (target <= {OPEN_TARGET_S * 1000:.0f} ms) {verdict(m_open <= OPEN_TARGET_S)}")
+            m_open, m_sum, m_sql, m_sqlp = median(opens), median(summaries), median(sql), median(sql_pleth)
+            print(f"open to first complete paint: median {m_open * 1000:.0f} ms (target <= {OPEN_TARGET_S * 1000:.0f} ms) {verdict(m_open <= OPEN_TARGET_S)}")
             print(
-                f"plain SQL, same rows (numerics + events): median {m_sql * 1000:.0f} ms; ratio {m_open / m_sql:.1f}x "
-                f"(target <= {OPEN_TARGET_RATIO:g}x) {verdict(m_open <= OPEN_TARGET_RATIO * m_sql)}"
+                f"plain SQL, same rows (numerics + events + every pleth sample): median {m_sqlp * 1000:.0f} ms; "
+                f"ratio {m_open / m_sqlp:.1f}x (target <= {OPEN_TARGET_RATIO:g}x) {verdict(m_open <= OPEN_TARGET_RATIO * m_sqlp)}"
             )
-            print(
-                f"plain SQL, numerics + events + all pleth samples: median {m_sqlp * 1000:.0f} ms; ratio {m_open / m_sqlp:.1f}x "
-                f"(target <= {OPEN_TARGET_RATIO:g}x) {verdict(m_open <= OPEN_TARGET_RATIO * m_sqlp)}"
-            )
+            print(f"plain SQL, numerics + events only: median {m_sql * 1000:.0f} ms (information)")
+            print(f"summary panel filled (worker thread, after the first paint): median {m_sum * 1000:.0f} ms from the start")
         finally:
             db.close()
         bpath = Path(tmp) / "browser.db"

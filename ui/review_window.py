@@ -89,6 +89,7 @@ class AlarmInterval:
     start: float
     end: float
     message: str
+    technical: bool = False  # a technical alarm (device, sound, storage) rather than a physiological one
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +113,19 @@ def alarm_intervals(events: list[SessionEvent], end_t: float) -> list[AlarmInter
         tr, key = d.get("transition"), str(d.get("key", ""))
         prio = AlarmPriority[d["priority"]] if d.get("priority") in AlarmPriority.__members__ else None
         if tr == "raised" and key not in open_:
-            open_[key] = [ev.t, prio, str(d.get("message", key))]
+            open_[key] = [ev.t, prio, str(d.get("message", key)), d.get("category") == "technical"]
         elif tr in ("escalated", "deescalated") and key in open_ and prio is not None:
             cur = open_[key][1]
             open_[key][1] = prio if cur is None else max(cur, prio)
         elif tr == "cleared" and key in open_:
-            start, p, msg = open_.pop(key)
-            out.append(AlarmInterval(key, p, start, ev.t, msg))
+            start, p, msg, technical = open_.pop(key)
+            out.append(AlarmInterval(key, p, start, ev.t, msg, technical))
         elif tr == "paused":
             paused.setdefault(key, ev.t)
         elif tr == "resumed" and key in paused:
             out.append(AlarmInterval(key, None, paused.pop(key), ev.t, "inactivated"))
-    for key, (start, p, msg) in open_.items():
-        out.append(AlarmInterval(key, p, start, max(end_t, start), msg))
+    for key, (start, p, msg, technical) in open_.items():
+        out.append(AlarmInterval(key, p, start, max(end_t, start), msg, technical))
     for key, start in paused.items():
         out.append(AlarmInterval(key, None, start, max(end_t, start), "inactivated"))
     return sorted(out, key=lambda a: a.start)
@@ -270,42 +271,54 @@ class ReviewWindow(QWidget):
             self._summary_poll.start()
 
     def _build_plots(self) -> None:
-        """The stacked, x-linked plot rows (no data yet)."""
+        """The stacked, x-linked plot rows (no data yet): per row a ViewBox with a left axis, and one
+        time axis under the last row. (A PlotItem per row would bring menus and a control panel that
+        the review does not use and that cost ~10 ms each to build.)"""
         info = self.info
         self.view = pg.GraphicsLayoutWidget()
         self.view.setBackground(theme.BACKGROUND)
-        self.plots: dict[str, pg.PlotItem] = {}
+        self.plots: dict[str, pg.ViewBox] = {}
+        self.left_axes: dict[str, pg.AxisItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.axes: list[_TimeAxis] = []
         self.crosshairs: list[pg.InfiniteLine] = []
+        layout = self.view.ci
         rows = [*PLOT_ROWS, "alarms", "observations"]
         for i, name in enumerate(rows):
-            axis = _TimeAxis(self.origin)
-            self.axes.append(axis)
-            plot = self.view.addPlot(row=i, col=0, axisItems={"bottom": axis}, viewBox=pg.ViewBox(enableMenu=False))
-            plot.setMouseEnabled(x=True, y=False)
-            plot.disableAutoRange()
-            plot.showGrid(x=True, y=True, alpha=0.25)
-            plot.getAxis("left").setWidth(60)
-            plot.showAxis("bottom", i == len(rows) - 1)
+            vb = pg.ViewBox(enableMenu=False)
+            vb.setMouseEnabled(x=True, y=False)
+            vb.disableAutoRange()
+            left = pg.AxisItem("left")
+            left.linkToView(vb)
+            left.setWidth(60)
+            left.setGrid(64)
+            left.enableAutoSIPrefix(False)  # the pleth is in device units; no "(x0.001)"
+            layout.addItem(left, row=i, col=0)
+            layout.addItem(vb, row=i, col=1)
             if name in PLOT_ROWS:
-                plot.setLabel("left", PLOT_ROWS[name][0])
-                plot.setYRange(*PLOT_ROWS[name][2], padding=0)
+                left.setLabel(PLOT_ROWS[name][0])
+                vb.setYRange(*PLOT_ROWS[name][2], padding=0)
             if i:
-                plot.setXLink(self.plots[rows[0]])
-            self.plots[name] = plot
+                vb.setXLink(self.plots[rows[0]])
+            self.plots[name] = vb
+            self.left_axes[name] = left
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.TEXT_DIM, width=1))
-            plot.addItem(line, ignoreBounds=True)
+            vb.addItem(line, ignoreBounds=True)
             self.crosshairs.append(line)
             if info.t0 is not None:
-                plot.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(theme.DOSE_LINE, width=1, style=Qt.PenStyle.DashLine)))
+                vb.addItem(pg.InfiniteLine(0.0, angle=90, pen=pg.mkPen(theme.DOSE_LINE, width=1, style=Qt.PenStyle.DashLine)))
+        self.time_axis = _TimeAxis(self.origin)
+        self.time_axis.linkToView(self.plots[rows[-1]])
+        self.time_axis.setGrid(64)
+        layout.addItem(self.time_axis, row=len(rows), col=1)
+        self.axes = [self.time_axis]
         for i, name in enumerate(rows):
-            self.view.ci.layout.setRowStretchFactor(i, 2 if name in ("pleth", "alarms", "observations") else 3)
+            layout.layout.setRowStretchFactor(i, 2 if name in ("pleth", "alarms", "observations") else 3)
 
     # ---- side panel: summary, signatures, exports -------------------------------------------
 
     def _side_panel(self) -> QWidget:
         panel = QWidget()
+        panel.setObjectName("reviewPanel")
         col = QVBoxLayout(panel)
         col.setContentsMargins(6, 0, 6, 0)
 
@@ -359,6 +372,7 @@ class ReviewWindow(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFixedWidth(PANEL_WIDTH)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setStyleSheet(f"QScrollArea, QWidget#reviewPanel {{ background: {theme.PANEL}; }} QLabel {{ font-size: {theme.SMALL_PX}px; }}")
         return scroll
 
     def _compute_summary(self) -> None:
@@ -495,9 +509,10 @@ class ReviewWindow(QWidget):
     def _x(self, t: np.ndarray | float) -> Any:
         return (t - self.origin) / 60.0
 
-    def _curve(self, plot: pg.PlotItem, code: str, t: np.ndarray, v: np.ndarray) -> pg.PlotDataItem:
+    def _curve(self, plot: pg.ViewBox, code: str, t: np.ndarray, v: np.ndarray) -> pg.PlotDataItem:
         t, v = with_gaps(t, v)
-        curve = plot.plot(self._x(t), v, pen=pg.mkPen(theme.channel_colour(code), width=1), connect="finite", antialias=False)
+        curve = pg.PlotDataItem(self._x(t), v, pen=pg.mkPen(theme.channel_colour(code), width=1), connect="finite", antialias=False)
+        plot.addItem(curve)
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
         self.curves[code] = curve
@@ -517,9 +532,10 @@ class ReviewWindow(QWidget):
             return
         dt = float(np.median(np.diff(t[: min(t.size, 1000)]))) if t.size > 1 else 1.0
         t, v = with_gaps(t, v, WAVE_GAP_SAMPLES * dt)
-        curve = self.plots["pleth"].plot(
+        curve = pg.PlotDataItem(
             self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False, skipFiniteCheck=True
         )
+        self.plots["pleth"].addItem(curve)
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
         self.curves["pleth"] = curve
@@ -561,26 +577,31 @@ class ReviewWindow(QWidget):
             self.curves["nibp_map"] = item
 
     def _draw_alarms(self) -> None:
+        """One row per priority: physiological alarms as the upper, wide band, technical alarms (a
+        device, the sound, the storage) as a thin band under it, so a long technical condition does
+        not hide the patient's alarms; inactivation periods grey on the bottom row."""
         plot = self.plots["alarms"]
         plot.setYRange(-0.5, 3.5, padding=0)
-        plot.getAxis("left").setTicks([[(0, "paused"), (1, "low"), (2, "medium"), (3, "high")]])
+        self.left_axes["alarms"].setTicks([[(0, "paused"), (1, "low"), (2, "medium"), (3, "high")]])
         self.alarm_bars: dict[str, pg.BarGraphItem] = {}
-        groups: dict[AlarmPriority | None, list[AlarmInterval]] = {}
+        groups: dict[tuple[AlarmPriority | None, bool], list[AlarmInterval]] = {}
         for a in self.alarms:
-            groups.setdefault(a.priority, []).append(a)
-        for prio, items in groups.items():
+            groups.setdefault((a.priority, a.technical and a.priority is not None), []).append(a)
+        for (prio, technical), items in groups.items():
             x0 = np.array([self._x(a.start) for a in items])
             width = np.maximum(np.array([(a.end - a.start) / 60.0 for a in items]), 0.05)
-            level = 0.0 if prio is None else float(prio) - 0.0
+            level = 0.0 if prio is None else float(prio)
+            y0, height = (level - 0.4, 0.2) if technical else (level - 0.15, 0.5) if prio is not None else (level - 0.35, 0.7)
             colour = PAUSED_COLOUR if prio is None else PRIORITY_COLOURS[prio]
-            bar = pg.BarGraphItem(x0=x0, width=width, y0=level - 0.35, height=0.7, brush=pg.mkBrush(colour), pen=pg.mkPen(None))
+            bar = pg.BarGraphItem(x0=x0, width=width, y0=y0, height=height, brush=pg.mkBrush(colour), pen=pg.mkPen(None))
             plot.addItem(bar)
-            self.alarm_bars["paused" if prio is None else prio.name.lower()] = bar
+            name = "paused" if prio is None else prio.name.lower() + (" technical" if technical else "")
+            self.alarm_bars[name] = bar
 
     def _draw_observations(self) -> None:
         plot = self.plots["observations"]
         plot.setYRange(-0.5, 4.5, padding=0)
-        plot.getAxis("left").setTicks([[(0, "notes"), (1, "dose/int."), (2, "CADSS"), (3, "MOAA/S"), (4, "planned")]])
+        self.left_axes["observations"].setTicks([[(0, "notes"), (1, "dose/int."), (2, "CADSS"), (3, "MOAA/S"), (4, "planned")]])
         self.obs_texts: list[pg.TextItem] = []
         if self.marks:
             xs = np.array([self._x(m.t) for m in self.marks])
@@ -705,7 +726,7 @@ class ReviewWindow(QWidget):
     def _mouse_moved(self, pos: QPointF) -> None:
         for plot in self.plots.values():
             if plot.sceneBoundingRect().contains(pos):
-                self.set_crosshair(float(plot.vb.mapSceneToView(pos).x()))
+                self.set_crosshair(float(plot.mapSceneToView(pos).x()))
                 return
 
 

@@ -228,3 +228,20 @@ def test_not_yet_reviewed_filter(qtbot, synthetic):
         b.refresh()
         assert b.model.total == 2
         b.close()
+
+
+def test_technical_alarms_are_drawn_apart_from_the_patients_alarms():
+    from ui.review_window import alarm_intervals
+
+    def alarm(t, key, transition, category):
+        data = {"key": key, "priority": "MEDIUM", "category": category, "transition": transition, "message": key}
+        return SessionEvent(EventKind.ALARM, t, "app", data)
+
+    events = [
+        alarm(0.0, "notice:alarm-audio", "raised", "technical"),  # lasts the whole session
+        alarm(100.0, "sbp_high", "raised", "physiological"),
+        alarm(160.0, "sbp_high", "cleared", "physiological"),
+    ]
+    tech, sbp = alarm_intervals(events, end_t=600.0)
+    assert (tech.key, tech.technical, tech.end) == ("notice:alarm-audio", True, 600.0)
+    assert (sbp.key, sbp.technical, sbp.start, sbp.end) == ("sbp_high", False, 100.0, 160.0)
