@@ -21,6 +21,7 @@ Run:  python -m bench.bench_review [--repeat 5]
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sqlite3
 import sys
@@ -31,7 +32,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from bench.report import median, verdict  # noqa: E402
 from monitor.events import EventKind, SessionEvent  # noqa: E402
@@ -129,10 +131,18 @@ def open_review(qt: QApplication, reader: RecordingReader, sid: int) -> tuple[fl
         qt.processEvents()
         time.sleep(0.002)
     summarized = time.perf_counter() - start
+    _dispose(qt, w)
+    return painted, summarized
+
+
+def _dispose(qt: QApplication, w: QWidget) -> None:
+    """Really delete a closed window (deleteLater needs its event) and collect garbage, so the next
+    measurement (the plain-SQL reference too) does not pay for this one's leftovers."""
     w.close()
     w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qt.processEvents()
-    return painted, summarized
+    gc.collect()
 
 
 def fill_sessions(url: str, n: int) -> None:
@@ -178,9 +188,7 @@ def open_browser(qt: QApplication, reader: RecordingReader, high_only: bool) -> 
     b.grab()
     elapsed = time.perf_counter() - start
     total = b.model.total
-    b.close()
-    b.deleteLater()
-    qt.processEvents()
+    _dispose(qt, b)
     return elapsed, total
 
 

@@ -157,9 +157,14 @@ class SessionReader(Protocol):
     def waveforms(
         self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
     ) -> list[WaveformBlock]: ...
-    def waveform_series(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray]:
+    def waveform_series(
+        self, session_id: int, channel: str, t_from: float | None = None, t_to: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One waveform channel as ``(t, value)`` float arrays in time order, every sample with its
-        own time (``t0 + i / fs`` of its chunk), for plotting a whole session at once."""
+        own time (``t0 + i / fs`` of its chunk), for plotting a stretch of a session."""
+        ...
+    def waveform_envelope(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per stored chunk: start time, lowest and highest sample — a whole-session overview."""
         ...
     def events(self, session_id: int) -> list[SessionEvent]: ...
 

@@ -182,31 +182,52 @@ class RecordingReader:
             for row in rows
         ]
 
-    def waveform_series(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray]:
-        """One waveform channel as ``(t, value)`` float64 arrays, decoded in bulk: a 4-hour 75 Hz
-        pleth is 14,400 chunks and 1.1 million samples, too many for one ``WaveformBlock`` each."""
-        w = waveform_chunks_table.c
-        stmt = (
-            select(w.t0_utc, w.fs, w.n, w.dtype, w.data)
-            .where(w.session_id == session_id, w.channel == channel)
-            .order_by(w.t0_utc, w.id)
-        )
-        with self._read() as s:
-            rows = _plain_rows(s, stmt)
-        if not rows:
+    def waveform_series(
+        self, session_id: int, channel: str, t_from: float | None = None, t_to: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One waveform channel as ``(t, value)`` float64 arrays, decoded in bulk (chunks starting in
+        [``t_from``, ``t_to``)): a 4-hour 75 Hz pleth is 14,400 chunks, too many for one
+        ``WaveformBlock`` each."""
+        t0s, fss, ns, v = self._chunks(session_id, channel, t_from, t_to)
+        if not t0s:
             return np.empty(0), np.empty(0)
-        t0s, fss, ns, dtypes, blobs = zip(*rows, strict=True)
         n = np.array(ns, dtype=np.int64)
-        if len(set(dtypes)) == 1:
-            v = np.frombuffer(b"".join(blobs), dtype=dtypes[0]).astype(np.float64)
-        else:
-            v = np.concatenate([np.frombuffer(b, dtype=d, count=k) for b, d, k in zip(blobs, dtypes, ns, strict=True)]).astype(np.float64)
         t = np.arange(int(n.sum()), dtype=np.float64)  # sample index -> index within its chunk -> seconds -> time
         t -= np.repeat(np.cumsum(n) - n, n)
         fs = np.array(fss, dtype=np.float64)
         t /= fs[0] if np.all(fs == fs[0]) else np.repeat(fs, n)
         t += np.repeat(np.array(t0s, dtype=np.float64), n)
-        return t, v
+        return t, v.astype(np.float64)
+
+    def waveform_envelope(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per stored chunk (about 1 s): its start time, and the lowest and highest sample (NaN
+        ignored; NaN when the whole chunk is). What a whole-session overview can show of 1.1
+        million samples, at a fraction of the cost."""
+        t0s, _, ns, v = self._chunks(session_id, channel, None, None)
+        if not t0s:
+            return np.empty(0), np.empty(0), np.empty(0)
+        starts = np.cumsum(np.array(ns, dtype=np.int64)) - np.array(ns, dtype=np.int64)
+        with np.errstate(invalid="ignore"):
+            lo, hi = np.fmin.reduceat(v, starts), np.fmax.reduceat(v, starts)
+        return np.array(t0s, dtype=np.float64), lo.astype(np.float64), hi.astype(np.float64)
+
+    def _chunks(
+        self, session_id: int, channel: str, t_from: float | None, t_to: float | None
+    ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...], np.ndarray]:
+        """Chunk start times, rates and sizes, and every sample in one array (as stored, float32)."""
+        w = waveform_chunks_table.c
+        stmt = select(w.t0_utc, w.fs, w.n, w.dtype, w.data).where(w.session_id == session_id, w.channel == channel)
+        stmt = _filtered(stmt, w.channel, w.t0_utc, None, t_from, t_to).order_by(w.t0_utc, w.id)
+        with self._read() as s:
+            rows = _plain_rows(s, stmt)
+        if not rows:
+            return (), (), (), np.empty(0)
+        t0s, fss, ns, dtypes, blobs = zip(*rows, strict=True)
+        if len(set(dtypes)) == 1:
+            v = np.frombuffer(b"".join(blobs), dtype=dtypes[0])
+        else:
+            v = np.concatenate([np.frombuffer(b, dtype=d, count=k).astype(np.float64) for b, d, k in zip(blobs, dtypes, ns, strict=True)])
+        return t0s, fss, ns, v
 
     def events(self, session_id: int) -> list[SessionEvent]:
         e = events_table.c

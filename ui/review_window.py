@@ -10,10 +10,10 @@ clock time.
 A side panel holds the summary (``monitor.summary``: computed on a worker thread after the first
 paint, as it needs every reading as a ``Reading``), the signatures with a Sign button, and the exports.
 
-Loading: the numerics of the whole session come in one query as numpy arrays, the pleth as one
-array of 1.1 million samples per 4 hours (drawn with peak-preserving downsampling, so the overview
-shows its envelope and zooming in shows the beats). NaN values and silences longer than ``GAP_S``
-(a few sample intervals for the pleth) draw as gaps.
+Loading: the numerics of the whole session come in one query as numpy arrays; the pleth (1.1
+million samples per 4 hours) as the envelope of each stored ~1 s chunk, and every sample of the
+shown stretch once zoomed in to ten minutes or less. NaN values and silences longer than ``GAP_S``
+(a few sample intervals or chunks for the pleth) draw as gaps.
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ PLOT_ROWS: dict[str, tuple[str, tuple[str, ...], tuple[float, float]]] = {
 NIBP = ("nibp_sys", "nibp_dia", "nibp_map")
 PRIORITY_COLOURS = {AlarmPriority.LOW: theme.ALARM_LOW, AlarmPriority.MEDIUM: theme.ALARM_MEDIUM, AlarmPriority.HIGH: theme.ALARM_HIGH}
 PAUSED_COLOUR = "#6b7580"
-WAVE_GAP_SAMPLES = 3  # a waveform silent this many sample intervals draws a gap
+WAVE_GAP_SAMPLES = 3  # a waveform silent this many sample intervals (or chunks, in the envelope) draws a gap
+PLETH_DETAIL_S = 600.0  # zoomed in to 10 minutes or less, the pleth shows every sample
 PANEL_WIDTH = 380
 OBS_ROWS = {ObsKind.MOAAS: 3.0, ObsKind.CADSS: 2.0, ObsKind.DOSE: 1.0, ObsKind.INTERVENTION: 1.0}
 
@@ -204,11 +205,12 @@ class ReviewWindow(QWidget):
         self.origin = info.t0 if info.t0 is not None else info.started
         self.setWindowTitle(f"Review — session {info.session_id}, patient {info.patient_id}")
         self._build_plots()
-        self.series, self.pleth = _load(reader, session_id)
+        self.series = reader.series(session_id, [c for c, s in CHANNELS.items() if s.kind is not ChannelKind.WAVEFORM])
+        self.pleth_envelope = reader.waveform_envelope(session_id, "pleth")
         self.events = reader.events(session_id)
         ends = [float(t[-1]) for t, _ in self.series.values() if t.size] + [e.t for e in self.events]
-        if self.pleth[0].size:
-            ends.append(float(self.pleth[0][-1]))
+        if self.pleth_envelope[0].size:
+            ends.append(float(self.pleth_envelope[0][-1]) + 1.0)
         last = max([info.started, *ends])
         self.end_t = info.ended if info.ended is not None else last
         self.alarms = alarm_intervals(self.events, self.end_t)
@@ -525,24 +527,52 @@ class ReviewWindow(QWidget):
                     self._curve(self.plots[row], code, *self.series[code])
 
     def _draw_pleth(self) -> None:
-        """The pleth: every sample, drawn with peak downsampling (the envelope over the whole session,
-        the beats when zoomed in); gaps where samples are missing."""
-        t, v = self.pleth
-        if t.size == 0:
+        """The pleth: over a long range its envelope (lowest and highest sample of each stored ~1 s
+        chunk, drawn as a band); zoomed in to ``PLETH_DETAIL_S`` or less, every sample of the shown
+        stretch, read when the range settles. Gaps where samples are missing."""
+        t0s, lo, hi = self.pleth_envelope
+        self._pleth_loaded: tuple[float, float] | None = None
+        self.pleth_detail = pg.PlotDataItem(pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False)
+        self.plots["pleth"].addItem(self.pleth_detail)
+        self.pleth_detail.hide()
+        if t0s.size == 0:
             return
-        dt = float(np.median(np.diff(t[: min(t.size, 1000)]))) if t.size > 1 else 1.0
-        t, v = with_gaps(t, v, WAVE_GAP_SAMPLES * dt)
-        curve = pg.PlotDataItem(
-            self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False, skipFiniteCheck=True
-        )
+        step = float(np.median(np.diff(t0s))) if t0s.size > 1 else 1.0
+        t = np.repeat(t0s, 2)
+        t[1::2] += step / 2  # the highest sample half-way through its chunk: the band has a width
+        v = np.empty(t.size)
+        v[0::2], v[1::2] = lo, hi
+        t, v = with_gaps(t, v, WAVE_GAP_SAMPLES * step)
+        curve = pg.PlotDataItem(self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False)
         self.plots["pleth"].addItem(curve)
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
         self.curves["pleth"] = curve
-        fin = v[np.isfinite(v)]
-        if fin.size:
-            lo, hi = float(fin.min()), float(fin.max())
-            self.plots["pleth"].setYRange(lo, hi if hi > lo else lo + 1.0, padding=0.05)
+        fin_lo, fin_hi = lo[np.isfinite(lo)], hi[np.isfinite(hi)]
+        if fin_lo.size and fin_hi.size:
+            y0, y1 = float(fin_lo.min()), float(fin_hi.max())
+            self.plots["pleth"].setYRange(y0, y1 if y1 > y0 else y0 + 1.0, padding=0.05)
+        self._pleth_timer = QTimer(self, singleShot=True, interval=80)
+        self._pleth_timer.timeout.connect(self.update_pleth_detail)
+        self.plots["pleth"].sigXRangeChanged.connect(lambda *_: self._pleth_timer.start())
+
+    def update_pleth_detail(self) -> None:
+        """Show every sample when the shown range is short enough, the envelope otherwise."""
+        if "pleth" not in self.curves:
+            return
+        lo, hi = self.x_range()
+        t_lo, t_hi = self.origin + lo * 60.0, self.origin + hi * 60.0
+        detail = t_hi - t_lo <= PLETH_DETAIL_S
+        if detail and not (self._pleth_loaded and self._pleth_loaded[0] <= t_lo and t_hi <= self._pleth_loaded[1]):
+            margin = (t_hi - t_lo) / 2
+            a, b = t_lo - margin, t_hi + margin
+            t, v = self._reader.waveform_series(self.session_id, "pleth", a - 2.0, b)  # chunks start up to ~1 s early
+            fs = 1.0 / float(np.median(np.diff(t[: min(t.size, 1000)]))) if t.size > 1 else 1.0
+            t, v = with_gaps(t, v, WAVE_GAP_SAMPLES / fs)
+            self.pleth_detail.setData(self._x(t), v)
+            self._pleth_loaded = (a, b)
+        self.pleth_detail.setVisible(detail)
+        self.curves["pleth"].setVisible(not detail)
 
     def _draw_nibp(self) -> None:
         """Cuff readings: a sys–dia bar with a marker at each end, MAP as a dot."""
@@ -732,12 +762,6 @@ class ReviewWindow(QWidget):
 
 def _fmt(v: float, decimals: int) -> str:
     return "—" if not math.isfinite(v) else f"{v:.{decimals}f}"
-
-
-def _load(reader: SessionReader, session_id: int) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
-    """The numerics and the pleth of a session, as numpy arrays."""
-    numerics = reader.series(session_id, [c for c, s in CHANNELS.items() if s.kind is not ChannelKind.WAVEFORM])
-    return numerics, reader.waveform_series(session_id, "pleth")
 
 
 def _separator() -> QFrame:

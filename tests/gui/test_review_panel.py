@@ -56,16 +56,32 @@ def _open(qtbot, url, sid=1):
     return w, db
 
 
-def test_pleth_row_draws_every_recorded_sample(qtbot, simulated):
+def test_pleth_envelope_over_the_session_and_every_sample_when_zoomed_in(qtbot, simulated):
     w, db = _open(qtbot, simulated)
     try:
         blocks = RecordingReader(db).waveforms(1, ["pleth"])  # the chunk-by-chunk reader, independently
-        expected = np.concatenate([b.samples for b in blocks])
-        x, y = w.curves["pleth"].xData, w.curves["pleth"].yData
-        assert np.array_equal(y[np.isfinite(y)], expected[np.isfinite(expected)])
-        first = blocks[0]
-        assert x[0] == pytest.approx((first.t0 - w.origin) / 60.0)
-        assert x[1] - x[0] == pytest.approx(1 / first.fs / 60.0)
+        # whole session: the lowest and highest sample of every chunk, alternately
+        y = w.curves["pleth"].yData
+        y = y[np.isfinite(y)]
+        with np.errstate(all="ignore"):
+            expected = np.array([[np.nanmin(b.samples), np.nanmax(b.samples)] for b in blocks if np.isfinite(b.samples).any()])
+        assert np.array_equal(y, expected.ravel())
+        assert w.curves["pleth"].isVisible() and not w.pleth_detail.isVisible()
+        # zoomed in to one minute: every recorded sample of that minute, at its own time
+        mid = blocks[len(blocks) // 2].t0
+        w.set_x_range((mid - w.origin) / 60.0, (mid + 60 - w.origin) / 60.0)
+        w.update_pleth_detail()
+        assert w.pleth_detail.isVisible() and not w.curves["pleth"].isVisible()
+        x, y = w.pleth_detail.xData, w.pleth_detail.yData
+        t = w.origin + x * 60.0
+        inside = [b for b in blocks if mid <= b.t0 and b.t0 + b.n / b.fs <= mid + 60]
+        want = np.concatenate([b.samples for b in inside])
+        got = y[(t >= inside[0].t0 - 1e-6) & (t < inside[-1].t0 + inside[-1].n / inside[-1].fs - 1e-6)]
+        assert np.array_equal(got[np.isfinite(got)], want[np.isfinite(want)])
+        # zoomed out again: the envelope
+        w.show_whole()
+        w.update_pleth_detail()
+        assert w.curves["pleth"].isVisible() and not w.pleth_detail.isVisible()
     finally:
         w.close()
         db.close()
