@@ -15,59 +15,13 @@ import pytest
 # (pytest turns warnings into errors)
 from devices.replay import ReplayDriver, wfdb
 from monitor.clock import FakeClock, SessionClock
-from monitor.ports import DeviceInfo
-from monitor.readings import DeviceStatus, Flag, LinkState, Quality, Reading, WaveformBlock
+from monitor.readings import Flag, LinkState, Quality
+from tests.collecting_sink import CollectingSink
 
 S25047N = "mimic2wdb-s25047/s25047-2704-05-04-10-44n"
 S25047W = "mimic2wdb-s25047/s25047-2704-05-04-10-44"
 MIXED = "icu-mixedsignals-flac/mixedsignals"
 A103L = "challenge2015-a103l/a103l"
-
-
-class CollectingSink:
-    """A thread-safe DriverSink that keeps everything and notes anything delivered before it was due."""
-
-    def __init__(self, clock) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.infos: list[DeviceInfo] = []
-        self.readings: list[Reading] = []
-        self.blocks: list[WaveformBlock] = []
-        self.statuses: list[DeviceStatus] = []
-        self.early: list[object] = []
-        self.ended = threading.Event()
-
-    def register_device(self, info: DeviceInfo) -> None:
-        with self._lock:
-            self.infos.append(info)
-
-    def put_readings(self, readings: list[Reading]) -> None:
-        now = self._clock.now()
-        with self._lock:
-            self.readings.extend(readings)
-            self.early.extend(r for r in readings if r.t > now + 1e-6)
-
-    def put_waveform(self, block: WaveformBlock) -> None:
-        now = self._clock.now()
-        with self._lock:
-            self.blocks.append(block)
-            if block.t0 > now + 1e-6:
-                self.early.append(block)
-
-    def put_status(self, status: DeviceStatus) -> None:
-        with self._lock:
-            self.statuses.append(status)
-        if status.state in (LinkState.STOPPED, LinkState.LOST):
-            self.ended.set()
-
-    def of(self, channel: str) -> list[Reading]:
-        with self._lock:
-            return [r for r in self.readings if r.channel == channel]
-
-    def waveform(self, channel: str) -> tuple[list[WaveformBlock], np.ndarray]:
-        with self._lock:
-            blocks = [b for b in self.blocks if b.channel == channel]
-        return blocks, np.concatenate([b.samples for b in blocks])
 
 
 def play_to_end(driver: ReplayDriver, clock, sink: CollectingSink, timeout_s: float = 5.0) -> None:
@@ -85,7 +39,7 @@ def test_numerics_record_zeros_become_invalid_and_cuff_values_are_episodic(share
     raw = wfdb.rdrecord(str(shared_data / S25047N))
     sig = dict(zip(raw.sig_name, raw.p_signal.T, strict=True))
     clock = FakeClock()
-    sink = CollectingSink(clock)
+    sink = CollectingSink(clock, block_due="first")
     d = ReplayDriver(shared_data / S25047N, clock)
     play_to_end(d, clock, sink)
     origin = d.origin
@@ -123,7 +77,7 @@ def test_numerics_record_zeros_become_invalid_and_cuff_values_are_episodic(share
 def test_waveform_replay_at_600x_keeps_nan_gaps_rates_and_pacing(shared_data):
     raw = wfdb.rdrecord(str(shared_data / MIXED), smooth_frames=False)
     clock = SessionClock(speed=600)
-    sink = CollectingSink(clock)
+    sink = CollectingSink(clock, block_due="first")
     d = ReplayDriver(shared_data / MIXED, clock)
     play_to_end(d, clock, sink)
     assert sink.statuses[-1].detail == "end of recording" and not sink.early and not sink.readings
@@ -148,7 +102,7 @@ def test_multi_segment_record_gaps_are_nan_not_interpolated(shared_data):
     raw = wfdb.rdrecord(str(shared_data / S25047W), smooth_frames=False)
     hdr = wfdb.rdheader(str(shared_data / S25047W))
     clock = FakeClock()
-    sink = CollectingSink(clock)
+    sink = CollectingSink(clock, block_due="first")
     d = ReplayDriver(shared_data / S25047W, clock)
     play_to_end(d, clock, sink)
     for name, code in (("II", "ecg_ii"), ("ABP", "abp")):
@@ -167,7 +121,7 @@ def test_multi_segment_record_gaps_are_nan_not_interpolated(shared_data):
 def test_single_rate_record_and_source_name(shared_data):
     raw = wfdb.rdrecord(str(shared_data / A103L))
     clock = FakeClock()
-    sink = CollectingSink(clock)
+    sink = CollectingSink(clock, block_due="first")
     d = ReplayDriver(shared_data / A103L, clock, source="replay:alarm-test")
     play_to_end(d, clock, sink)
     _, pleth = sink.waveform("pleth")
@@ -178,7 +132,7 @@ def test_single_rate_record_and_source_name(shared_data):
 
 def test_stopping_mid_replay_reports_stopped(shared_data):
     clock = SessionClock(speed=1)
-    sink = CollectingSink(clock)
+    sink = CollectingSink(clock, block_due="first")
     d = ReplayDriver(shared_data / MIXED, clock)
     d.start(sink)
     assert "driver:replay:mixedsignals" in {t.name for t in threading.enumerate()}
@@ -193,7 +147,7 @@ def test_a_file_vanishing_mid_replay_is_lost_not_a_crash(shared_data, tmp_path):
     for f in (shared_data / "challenge2015-a103l").glob("a103l.*"):
         shutil.copy(f, tmp_path / f.name)
     clock = FakeClock()
-    sink = CollectingSink(clock)
+    sink = CollectingSink(clock, block_due="first")
     d = ReplayDriver(tmp_path / "a103l", clock)
     (tmp_path / "a103l.mat").unlink()  # after the constructor checked it, before the thread reads
     play_to_end(d, clock, sink)

@@ -13,59 +13,10 @@ import pytest
 
 from devices.simulated import PLETH_FS, SimulatedNibp, SimulatedOximeter, simulated_devices
 from monitor.clock import FakeClock, SessionClock
-from monitor.ports import DeviceInfo
-from monitor.readings import DeviceStatus, Flag, LinkState, Quality, Reading, WaveformBlock
+from monitor.readings import Flag, LinkState, Quality, Reading
+from tests.collecting_sink import CollectingSink
 
 START = 1_800_000_000.0
-
-
-class CollectingSink:
-    """A thread-safe DriverSink that keeps everything, with the clock time each item arrived."""
-
-    def __init__(self, clock) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.infos: list[DeviceInfo] = []
-        self.readings: list[Reading] = []
-        self.blocks: list[WaveformBlock] = []
-        self.statuses: list[DeviceStatus] = []
-        self.early: list[object] = []  # anything delivered before its time was due
-        self.calls: list[str] = []
-
-    def register_device(self, info: DeviceInfo) -> None:
-        with self._lock:
-            self.infos.append(info)
-            self.calls.append(f"register:{info.source}")
-
-    def put_readings(self, readings: list[Reading]) -> None:
-        now = self._clock.now()
-        with self._lock:
-            self.readings.extend(readings)
-            self.early.extend(r for r in readings if r.t > now + 1e-6)
-
-    def put_waveform(self, block: WaveformBlock) -> None:
-        now = self._clock.now()
-        with self._lock:
-            self.blocks.append(block)
-            if block.t0 + (block.n - 1) / block.fs > now + 1e-6:
-                self.early.append(block)
-
-    def put_status(self, status: DeviceStatus) -> None:
-        with self._lock:
-            self.statuses.append(status)
-            self.calls.append(f"status:{status.source}:{status.state.value}")
-
-    def of(self, channel: str, source: str | None = None) -> list[Reading]:
-        with self._lock:
-            return [r for r in self.readings if r.channel == channel and (source is None or r.source == source)]
-
-    def pleth(self) -> tuple[np.ndarray, np.ndarray, list[WaveformBlock]]:
-        with self._lock:
-            blocks = [b for b in self.blocks if b.channel == "pleth"]
-        if not blocks:
-            return np.zeros(0), np.zeros(0), []
-        t = np.concatenate([b.t0 + np.arange(b.n) / b.fs for b in blocks])
-        return t, np.concatenate([b.samples for b in blocks]), blocks
 
 
 def wait_until(predicate, timeout_s: float = 5.0) -> None:

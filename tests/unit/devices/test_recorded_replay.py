@@ -17,10 +17,11 @@ from devices.recorded_replay import RecordedSessionDriver
 from monitor.clock import FakeClock
 from monitor.errors import StorageError
 from monitor.ports import DeviceInfo
-from monitor.readings import DeviceStatus, LinkState, Quality, Reading, WaveformBlock
+from monitor.readings import LinkState, Quality
 from recordings.database import open_database
 from recordings.reader import RecordingReader
 from tests.simulated_session import record_scenario
+from tests.collecting_sink import CollectingSink
 
 #: artefacts: motion artefact (2:00), probe off (3:30, INVALID readings + NaN pleth), oximeter
 #: silent (5:30, 45 s: a gap); the dose at 1:00.
@@ -63,44 +64,6 @@ class SpyReader:
         with self._lock:
             self.calls.append(("waveforms", t_from, t_to))
         return self._reader.waveforms(session_id, channels, t_from, t_to)
-
-
-class CollectingSink:
-    """Keeps everything, per source, and notes anything delivered before its time had come."""
-
-    def __init__(self, clock) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self.infos: list[DeviceInfo] = []
-        self.readings: list[Reading] = []
-        self.blocks: list[WaveformBlock] = []
-        self.statuses: list[DeviceStatus] = []
-        self.early: list[object] = []
-
-    def register_device(self, info: DeviceInfo) -> None:
-        with self._lock:
-            self.infos.append(info)
-
-    def put_readings(self, readings: list[Reading]) -> None:
-        now = self._clock.now()
-        with self._lock:
-            self.readings.extend(readings)
-            self.early.extend(r for r in readings if r.t > now + 1e-6)
-
-    def put_waveform(self, block: WaveformBlock) -> None:
-        now = self._clock.now()
-        with self._lock:
-            self.blocks.append(block)
-            if block.t0 + (block.n - 1) / block.fs > now + 1e-6:  # a sample handed over before it was taken
-                self.early.append(block)
-
-    def put_status(self, status: DeviceStatus) -> None:
-        with self._lock:
-            self.statuses.append(status)
-
-    def stopped(self, sources: set[str]) -> bool:
-        with self._lock:
-            return sources <= {s.source for s in self.statuses if s.state is LinkState.STOPPED}
 
 
 def _same_value(a: float, b: float) -> bool:
