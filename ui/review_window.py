@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -265,10 +265,13 @@ class ReviewWindow(QWidget):
         self._summary_poll = QTimer(self, interval=30)
         self._summary_poll.timeout.connect(self._poll_summary)
         self._summary_thread = threading.Thread(target=self._compute_summary, name="review-summary", daemon=True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
         QTimer.singleShot(0, self._start_summary)  # after the first paint: the plots come first
 
     def _start_summary(self) -> None:
-        if self.isVisible() and not self._summary_thread.is_alive() and not self._summary_future.done():
+        if self.isVisible() and self._summary_thread.ident is None:
             self._summary_thread.start()
             self._summary_poll.start()
 
@@ -342,7 +345,7 @@ class ReviewWindow(QWidget):
         col.addWidget(heading("Signatures"))
         self.signature_labels = QVBoxLayout()
         col.addLayout(self.signature_labels)
-        self.sign_button = QPushButton("Sign as reviewed…")
+        self.sign_button = QPushButton("Sign…")
         self.sign_button.setEnabled(self._signoff is not None)
         self.sign_button.clicked.connect(self._sign_dialog)
         col.addWidget(self.sign_button)
