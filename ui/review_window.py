@@ -296,6 +296,7 @@ class ReviewWindow(QWidget):
             left.linkToView(vb)
             left.setWidth(60)
             left.setGrid(64)
+            left.setStyle(maxTickLevel=0)  # major ticks and grid lines only: clearer, and a third of the paint time
             left.enableAutoSIPrefix(False)  # the pleth is in device units; no "(x0.001)"
             layout.addItem(left, row=i, col=0)
             layout.addItem(vb, row=i, col=1)
@@ -314,6 +315,7 @@ class ReviewWindow(QWidget):
         self.time_axis = _TimeAxis(self.origin)
         self.time_axis.linkToView(self.plots[rows[-1]])
         self.time_axis.setGrid(64)
+        self.time_axis.setStyle(maxTickLevel=0)
         layout.addItem(self.time_axis, row=len(rows), col=1)
         self.axes = [self.time_axis]
         for i, name in enumerate(rows):
@@ -531,7 +533,7 @@ class ReviewWindow(QWidget):
 
     def _draw_pleth(self) -> None:
         """The pleth: over a long range its envelope (lowest and highest sample of each stored ~1 s
-        chunk, drawn as a band); zoomed in to ``PLETH_DETAIL_S`` or less, every sample of the shown
+        chunk, a vertical stroke each); zoomed in to ``PLETH_DETAIL_S`` or less, every sample of the shown
         stretch, read when the range settles. Gaps where samples are missing."""
         t0s, lo, hi = self.pleth_envelope
         self._pleth_loaded: tuple[float, float] | None = None
@@ -540,16 +542,13 @@ class ReviewWindow(QWidget):
         self.pleth_detail.hide()
         if t0s.size == 0:
             return
-        step = float(np.median(np.diff(t0s))) if t0s.size > 1 else 1.0
-        t = np.repeat(t0s, 2)
-        t[1::2] += step / 2  # the highest sample half-way through its chunk: the band has a width
+        keep = np.isfinite(lo) & np.isfinite(hi)  # a chunk with no sample at all draws nothing: a gap
+        t = np.repeat(t0s[keep], 2)
         v = np.empty(t.size)
-        v[0::2], v[1::2] = lo, hi
-        t, v = with_gaps(t, v, WAVE_GAP_SAMPLES * step)
-        curve = pg.PlotDataItem(self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False)
+        v[0::2], v[1::2] = lo[keep], hi[keep]
+        # one vertical stroke per chunk, from its lowest to its highest sample (no zigzag between chunks)
+        curve = pg.PlotDataItem(self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="pairs", antialias=False)
         self.plots["pleth"].addItem(curve)
-        curve.setClipToView(True)
-        curve.setDownsampling(auto=True, method="peak")
         self.curves["pleth"] = curve
         fin_lo, fin_hi = lo[np.isfinite(lo)], hi[np.isfinite(hi)]
         if fin_lo.size and fin_hi.size:
