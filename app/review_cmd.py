@@ -43,26 +43,33 @@ def build_review(reader: RecordingReader, session: str | None, course: str | Non
             reader, session_id, signoff=DatabaseSignOff(reader.db), exports=DatabaseExports(reader.db), replay=replay_launcher(reader.db)
         )
 
-    def open_review(session_id: int) -> None:
+    def opened_window(make: Any, size: tuple[int, int]) -> Any:
+        """Build a window with the busy cursor up (a course reads every session); a database problem
+        is shown to the user and logged, and nothing opens."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            w = review_window(session_id)
-        except StorageError as exc:
+            w = make()
+        except (StorageError, ValueError) as exc:
+            QApplication.restoreOverrideCursor()
             print(f"session-monitor: {exc}", file=sys.stderr)
-            return
-        w.resize(1400, 900)
+            QMessageBox.warning(None, "Session Monitor", str(exc))
+            return None
+        QApplication.restoreOverrideCursor()
+        w.resize(*size)
         w.show()
         opened.append(w)
+        return w
+
+    def open_review(session_id: int) -> None:
+        opened_window(lambda: review_window(session_id), (1400, 900))
 
     def open_course(patient_id: str) -> None:
-        try:
-            w = CourseWindow(reader, patient_id)
-        except (StorageError, ValueError) as exc:
-            print(f"session-monitor: {exc}", file=sys.stderr)
-            return
-        w.resize(1400, 950)
-        w.open_session.connect(open_review)
-        w.show()
-        opened.append(w)
+        w = opened_window(lambda: CourseWindow(reader, patient_id), (1400, 950))
+        if w is not None:
+            w.open_session.connect(open_review)
 
     if course is not None:
         first: Any = CourseWindow(reader, course)
