@@ -15,7 +15,8 @@ Conventions (documented here because a prescriber will compare them with a paper
   the same source, but never longer than ``max_hold_s`` (so a data gap is not counted as time below);
   INVALID samples count nothing.
 * Alarms: each raised condition is counted once, at the highest priority it reached (an SpO2 < 93
-  condition that escalates to ≤ 90 counts as one HIGH).
+  condition that escalates to ≤ 90 counts as one HIGH); the patient's alarms by priority, technical
+  ones (a device lost, no alarm sound) as one number beside them.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class SessionSummary:
     min_spo2: Extreme | None = None
     spo2_below_93_min: float | None = None  # None: no SpO2 data
     spo2_at_or_below_90_min: float | None = None
-    alarms_by_priority: Mapping[str, int] = field(default_factory=dict)  # "HIGH"/"MEDIUM"/"LOW" -> count
+    alarms_by_priority: Mapping[str, int] = field(default_factory=dict)  # patient alarms: "HIGH"/"MEDIUM"/"LOW" -> count
+    technical_alarms: int = 0  # alarm conditions about the monitoring itself (devices, sound, storage)
     peak_cadss: Extreme | None = None
     lowest_moaas: Extreme | None = None
     ready_min: float | None = None  # the nurse's answer: minutes from t0 the patient would have been ready
@@ -111,6 +113,7 @@ class SessionSummary:
             "spo2_below_93_min": self.spo2_below_93_min,
             "spo2_at_or_below_90_min": self.spo2_at_or_below_90_min,
             "alarms_by_priority": dict(self.alarms_by_priority),
+            "technical_alarms": self.technical_alarms,
             "peak_cadss": ext(self.peak_cadss),
             "lowest_moaas": ext(self.lowest_moaas),
             "ready_min": self.ready_min,
@@ -175,6 +178,7 @@ def summarize(
         spo2_below_93_min=None if not spo2 else time_below(spo2, SPO2_LOW, strict=True, max_hold_s=max_hold_s) / 60.0,
         spo2_at_or_below_90_min=None if not spo2 else time_below(spo2, SPO2_CRITICAL, strict=False, max_hold_s=max_hold_s) / 60.0,
         alarms_by_priority=alarm_counts(events),
+        technical_alarms=sum(alarm_counts(events, technical=True).values()),
         peak_cadss=_score_extreme(obs_post, ObsKind.CADSS, "total", True, minute),
         lowest_moaas=_score_extreme(obs_post, ObsKind.MOAAS, "score", False, minute),
         ready_min=None if ready is None else float(ready),
@@ -223,13 +227,15 @@ def time_below(readings: Sequence[Reading], threshold: float, *, strict: bool, m
     return total
 
 
-def alarm_counts(events: Sequence[SessionEvent]) -> dict[str, int]:
-    """Raised alarm conditions by priority, each counted once at the highest priority it reached."""
+def alarm_counts(events: Sequence[SessionEvent], *, technical: bool = False) -> dict[str, int]:
+    """Raised alarm conditions by priority, each counted once at the highest priority it reached:
+    the patient's (physiological) alarms, or with ``technical`` those about the monitoring itself
+    (a device lost, no alarm sound, the storage). An entry without a category counts as physiological."""
     order = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # LOW 0 < MEDIUM 1 < HIGH 2
     open_: dict[str, str] = {}
     done: list[str] = []
     for e in events:
-        if e.kind is not EventKind.ALARM:
+        if e.kind is not EventKind.ALARM or (e.data.get("category") == "technical") is not technical:
             continue
         tr, key, prio = e.data.get("transition"), str(e.data.get("key", "")), e.data.get("priority")
         if tr == "raised" and prio in order:
@@ -362,7 +368,8 @@ def summary_lines(s: SessionSummary) -> list[tuple[str, str]]:
         lines.append(("SpO₂ below 93 %", f"{s.spo2_below_93_min:.1f} min"))
         lines.append(("SpO₂ at or below 90 %", f"{s.spo2_at_or_below_90_min:.1f} min"))
     counts = s.alarms_by_priority
-    lines.append(("Alarms", " · ".join(f"{counts.get(p, 0)} {p.lower()}" for p in PRIORITIES)))
+    technical = f" (and {s.technical_alarms} technical)" if s.technical_alarms else ""
+    lines.append(("Alarms", " · ".join(f"{counts.get(p, 0)} {p.lower()}" for p in PRIORITIES) + technical))
     lines.append(("Peak CADSS", "not assessed" if s.peak_cadss is None else f"{s.peak_cadss.value:.0f}{at(s.peak_cadss)}"))
     lines.append(("Lowest MOAA/S", "not assessed" if s.lowest_moaas is None else f"{s.lowest_moaas.value:.0f}{at(s.lowest_moaas)}"))
     lines.append(("Ready to leave", "not recorded" if s.ready_min is None else f"{s.ready_min:+.0f} min (nurse's assessment)"))

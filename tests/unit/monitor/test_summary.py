@@ -159,3 +159,18 @@ def test_record_is_plain_json():
     assert back["peak_sbp"] == {"value": 160, "t": T0 + 600, "minute": 10.0}
     assert back["peak_delta_sbp"] == 30 and back["baseline"]["nibp_sys"] == 130
     assert back["gaps"][OX]["invalid_readings"] == 1 and back["lowest_moaas"] is None
+
+
+def test_technical_alarms_are_counted_apart_from_the_patients():
+    def tech(t: float, transition: str, key: str) -> SessionEvent:
+        data = {"transition": transition, "key": key, "priority": "MEDIUM", "category": "technical"}
+        return SessionEvent(EventKind.ALARM, t, "alarm", data)
+
+    ev = [
+        tech(T0, "raised", "notice:alarm-audio"),  # no sound device: open all session
+        alarm(T0 + 30, "raised", "nibp_sys_high", "MEDIUM"),
+        tech(T0 + 40, "raised", "link:sim:nibp"),
+        tech(T0 + 50, "cleared", "link:sim:nibp"),
+    ]
+    assert alarm_counts(ev) == {"HIGH": 0, "MEDIUM": 1, "LOW": 0}
+    assert alarm_counts(ev, technical=True) == {"HIGH": 0, "MEDIUM": 2, "LOW": 0}
