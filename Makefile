@@ -25,10 +25,16 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/python -m bench
 
 screenshot: setup
+	mkdir -p out && rm -f out/screenshot.db
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor --demo hypertensive-responder --demo-nurse --speed 120 \
 	  --minutes 42 --db sqlite:///out/screenshot.db --screenshot docs/dashboard.png
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor review --db sqlite:///out/screenshot.db --session latest \
 	  --screenshot docs/review.png
+	rm -f out/course.db
+	for seed in 1 2 3; do QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor --demo hypertensive-responder --demo-nurse \
+	  --speed 120 --minutes 45 --patient PT-DEMO --seed $$seed --db sqlite:///out/course.db || exit 1; done
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/session-monitor review --db sqlite:///out/course.db --course PT-DEMO \
+	  --screenshot docs/course.png
 
 clean:
 	rm -rf $(VENV) out
