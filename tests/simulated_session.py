@@ -11,6 +11,7 @@ from app.pipeline import Pipeline
 from devices.scenario import load_scenario
 from devices.simulated import simulated_devices
 from monitor.clock import SessionClock
+from monitor.observations import ObservationError
 from monitor.session import DosingProtocol, SessionInfo
 
 #: (minutes after the dose, action) — run once the session clock reaches that minute.
@@ -46,7 +47,15 @@ def record_scenario(
             pipeline.add_driver(driver)
         dose_at = info.started + scenario.demo.dose_after_s
         wait_until(lambda: clock.now() >= dose_at, 10)
-        pipeline.core.mark_dose(dose_at)
+
+        def dose() -> bool:
+            try:
+                pipeline.core.mark_dose(dose_at)
+            except ObservationError:  # the core thread has not ingested the pre-dose cuff reading yet
+                return False
+            return True
+
+        wait_until(dose, 10)
         for minute, action in sorted(steps or [], key=lambda s: s[0]):
             wait_until(lambda m=minute: clock.now() >= dose_at + m * 60, 60)
             action(pipeline, dose_at)
