@@ -67,7 +67,24 @@ def build_review(reader: RecordingReader, session: str | None, course: str | Non
         opened_window(lambda: review_window(session_id), (1400, 900))
 
     def open_course(patient_id: str) -> None:
-        w = opened_window(lambda: CourseWindow(reader, patient_id), (1400, 950))
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QApplication, QProgressDialog
+
+        dialog = QProgressDialog(f"Reading the sessions of patient {patient_id}…", "", 0, 0)
+        dialog.setCancelButton(None)
+        dialog.setWindowModality(Qt.WindowModality.ApplicationModal)  # no second click while it reads
+        dialog.setMinimumDuration(300)  # shown only when the course takes a while
+
+        def progress(done: int, total: int) -> None:
+            dialog.setMaximum(total)
+            dialog.setValue(done)
+            dialog.setLabelText(f"Reading session {done + 1} of {total} of patient {patient_id}…")
+            QApplication.processEvents()
+
+        try:
+            w = opened_window(lambda: CourseWindow(reader, patient_id, progress=progress), (1400, 950))
+        finally:
+            dialog.close()
         if w is not None:
             w.open_session.connect(open_review)
 

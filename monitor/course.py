@@ -13,7 +13,7 @@ interrupted session (no end recorded) is included and marked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -87,12 +87,18 @@ def course_sessions(reader: SessionReader, patient_id: str) -> list[SessionInfo]
     return sorted(exact, key=lambda i: (i.started, i.session_id or 0))
 
 
-def build_course(reader: SessionReader, patient_id: str) -> list[CourseEntry]:
-    """Every session of ``patient_id`` summarised, oldest first (one summary per session: a few
-    short reads each, fine for a course of tens of sessions)."""
+def build_course(
+    reader: SessionReader, patient_id: str, progress: Callable[[int, int], None] | None = None
+) -> list[CourseEntry]:
+    """Every session of ``patient_id`` summarised, oldest first (one summary per session: about half a
+    second for a 4-hour one). ``progress(done, total)`` is called before each session, so a window
+    can say how far it is."""
     entries = []
-    for number, info in enumerate(course_sessions(reader, patient_id), start=1):
+    sessions = course_sessions(reader, patient_id)
+    for number, info in enumerate(sessions, start=1):
         assert info.session_id is not None  # listed sessions come from the recording
+        if progress is not None:
+            progress(number - 1, len(sessions))
         readings = reader.readings(info.session_id)
         events = reader.events(info.session_id)
         entries.append(course_entry(number, info, readings, events))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -129,14 +130,20 @@ def _value(e: Extreme | None) -> float:
 
 class CourseWindow(QWidget):
     """The treatment course of ``patient_id``, read through ``reader``; ``open_session`` carries the
-    session id of a double-clicked row."""
+    session id of a double-clicked row; ``progress(done, total)`` hears how far the reading is."""
 
     open_session = Signal(int)
 
-    def __init__(self, reader: SessionReader, patient_id: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        reader: SessionReader,
+        patient_id: str,
+        parent: QWidget | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.patient_id = patient_id.strip()
-        self.entries: list[CourseEntry] = build_course(reader, self.patient_id)
+        self.entries: list[CourseEntry] = build_course(reader, self.patient_id, progress)
         self.setWindowTitle(f"Treatment course — patient {self.patient_id}")
 
         n, aligned = len(self.entries), sum(e.aligned for e in self.entries)

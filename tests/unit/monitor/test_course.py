@@ -234,3 +234,10 @@ def test_every_page_is_read_and_loose_matches_are_dropped():
     entries = build_course(fake, "P1")  # type: ignore[arg-type]
     assert len(entries) == PAGE + 3 and not any(e.aligned for e in entries)
     assert entries[0].note == NO_DOSE
+
+
+def test_progress_is_reported_before_each_session(reader):
+    calls: list[tuple[int, int]] = []
+    entries = build_course(reader, "P1", progress=lambda done, total: calls.append((done, total)))
+    n = len(entries)
+    assert n > 1 and calls == [(i, n) for i in range(n)]
