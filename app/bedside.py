@@ -135,11 +135,12 @@ def _run_qt(
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app import qt_logging
+    from app import gui_gc, qt_logging
 
     qt_logging.install()
     qt = QApplication.instance() or QApplication(sys.argv[:1])
     qt.setApplicationName("Session Monitor")
+    gui_gc.install()  # before the devices start: cyclic garbage with Qt objects only on this thread
     controller = _Controller(args, pipeline, scenario, crash)
     if replay is not None:
         drivers = drivers + controller.start_replay(replay)

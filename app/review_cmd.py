@@ -180,11 +180,12 @@ def review_main(argv: list[str]) -> int:
             return 2
         from PySide6.QtWidgets import QApplication
 
-        from app import qt_logging
+        from app import gui_gc, qt_logging
 
         qt_logging.install()
         qt = QApplication.instance() or QApplication(sys.argv[:1])
         qt.setApplicationName("Session Monitor review")
+        gui_gc.install()  # the summary worker must never collect the review's Qt garbage
         first, _opened = build_review(reader, args.session, args.course)
         first.show()
         if args.screenshot:

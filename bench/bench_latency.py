@@ -31,6 +31,7 @@ from monitor.readings import Reading  # noqa: E402
 from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
 from ui.core_adapter import CoreAdapter  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
+from app import gui_gc  # noqa: E402
 
 RUN_S = 20.0
 SOURCE = "bench:ecg"
@@ -38,6 +39,7 @@ SOURCE = "bench:ecg"
 
 def main() -> None:
     qt = QApplication.instance() or QApplication([])
+    gui_gc.install()  # as the program does: cyclic garbage collected on the GUI thread only
     clock = SessionClock(speed=1.0)
     tmp = tempfile.TemporaryDirectory()
     pipeline = Pipeline(clock, f"sqlite:///{Path(tmp.name) / 'latency.db'}")

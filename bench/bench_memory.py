@@ -27,6 +27,7 @@ from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
 from ui.core_adapter import CoreAdapter  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 from ui.trend_panel import TrendWindow  # noqa: E402
+from app import gui_gc  # noqa: E402
 
 SPEED = 600.0
 END_MIN = 240
@@ -34,6 +35,7 @@ END_MIN = 240
 
 def main() -> None:
     qt = QApplication.instance() or QApplication([])
+    gui_gc.install()  # as the program does: cyclic garbage collected on the GUI thread only
     proc = psutil.Process()
     clock = SessionClock(speed=SPEED)
     tmp = tempfile.TemporaryDirectory()

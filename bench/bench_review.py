@@ -46,6 +46,7 @@ from recordings.reader import RecordingReader  # noqa: E402
 from recordings.recorder import Recorder  # noqa: E402
 from ui.review_window import ReviewWindow  # noqa: E402
 from ui.session_browser import SessionBrowser  # noqa: E402
+from app import gui_gc  # noqa: E402
 
 T_START = 1_800_000_000.0
 HOURS = 4
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     qt = QApplication.instance() or QApplication(sys.argv[:1])
+    gui_gc.install()  # as the program does: cyclic garbage collected on the GUI thread only
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "review.db"
         url = f"sqlite:///{path}"

@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt; CI may override
 
+import gc
 import tempfile
 import threading
 from pathlib import Path
@@ -25,6 +26,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ())):
             item.add_marker("gui")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collect_garbage_on_the_main_thread_only():
+    """As in the programs (``app.gui_gc``): no automatic cyclic collection, which could run on a
+    recorder, core or device thread and destroy Qt objects there (a deadlock, seen in CI); the main
+    thread collects after every test instead (``collect_after_test``)."""
+    gc.disable()
+    gc.collect()
+    gc.freeze()  # what is alive now (imported modules) is never garbage: later collections skip it
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def collect_after_test():
+    yield
+    gc.collect()  # before the next test (or the next module's fixtures) start threads
 
 
 @pytest.fixture(autouse=True)
