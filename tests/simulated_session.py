@@ -26,6 +26,20 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.01)
 
 
+def dose_when_ready(pipeline: Pipeline, dose_at: float, timeout_s: float = 10.0) -> None:
+    """Mark the dose at ``dose_at`` once the core lets it: at 600x the driver may have delivered the
+    pre-dose cuff reading that the core thread has not ingested yet, and the BP gate refuses."""
+
+    def dose() -> bool:
+        try:
+            pipeline.core.mark_dose(dose_at)
+        except ObservationError:
+            return False
+        return True
+
+    wait_until(dose, timeout_s)
+
+
 def record_scenario(
     db_url: str,
     scenario_name: str,
@@ -47,15 +61,7 @@ def record_scenario(
             pipeline.add_driver(driver)
         dose_at = info.started + scenario.demo.dose_after_s
         wait_until(lambda: clock.now() >= dose_at, 10)
-
-        def dose() -> bool:
-            try:
-                pipeline.core.mark_dose(dose_at)
-            except ObservationError:  # the core thread has not ingested the pre-dose cuff reading yet
-                return False
-            return True
-
-        wait_until(dose, 10)
+        dose_when_ready(pipeline, dose_at)
         for minute, action in sorted(steps or [], key=lambda s: s[0]):
             wait_until(lambda m=minute: clock.now() >= dose_at + m * 60, 60)
             action(pipeline, dose_at)

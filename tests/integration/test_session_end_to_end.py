@@ -17,6 +17,7 @@ from monitor.clock import SessionClock
 from monitor.session import DosingProtocol, SessionInfo
 from recordings.database import open_database
 from recordings.export import export_session
+from tests.simulated_session import dose_when_ready
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +70,7 @@ def test_ketamine_typical_two_hours_every_reading_recorded_and_bp_peaks_at_40_mi
             pipeline.add_driver(driver, tee)
         dose_at = info.started + scenario.demo.dose_after_s
         _wait_until(lambda: clock.now() >= dose_at, 10)
-        pipeline.core.mark_dose(dose_at)
+        dose_when_ready(pipeline, dose_at)
         _wait_until(lambda: clock.now() >= dose_at + 120 * 60, 60)
     finally:
         pipeline.close(end_reason="test finished")
