@@ -18,6 +18,7 @@ from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.ports import Driver
 from monitor.session import DosingProtocol, Session, SessionInfo
 
+from app import gui_gc
 from app.crash import EXIT_BUG, CrashHandler
 from app.device_store import close_catalogs
 from app.pipeline import Pipeline
@@ -135,7 +136,7 @@ def _run_qt(
 ) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app import gui_gc, qt_logging
+    from app import qt_logging
 
     qt_logging.install()
     qt = QApplication.instance() or QApplication(sys.argv[:1])
@@ -261,6 +262,7 @@ class _Controller:
 
     def run(self) -> int:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        gui_gc.freeze_startup()  # the built program out of the collector's sight: short GUI-thread collections
         self.adapter.start()
         self._timer.start()
         self._last_frame = time.monotonic()

@@ -190,6 +190,7 @@ def review_main(argv: list[str]) -> int:
         first.show()
         if args.screenshot:
             return _screenshot(qt, first, args.screenshot)
+        gui_gc.freeze_startup()
         return int(qt.exec())
     finally:
         db.close()

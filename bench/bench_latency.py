@@ -61,6 +61,7 @@ def main() -> None:
     window = MainWindow(core, clock, adapter)
     adapter.frame.connect(after_frame)
     window.show()
+    gui_gc.freeze_startup()  # as the program does before its event loop
     window.start_session(Session(SessionInfo("BENCH-LAT", DosingProtocol.SPRAVATO, "Bench", clock.now())))
     for driver in simulated_devices(load_scenario("ketamine-typical"), clock, pipeline.t0, seed=1):
         pipeline.add_driver(driver)

@@ -45,6 +45,7 @@ def main() -> None:
     window = MainWindow(pipeline.core, clock, adapter)
     window.set_trend_window(TrendWindow.SESSION)
     window.show()
+    gui_gc.freeze_startup()  # as the program does before its event loop
     scenario = load_scenario("ketamine-typical")
     info = SessionInfo("BENCH-MEM", DosingProtocol.SPRAVATO, "Bench", clock.now(), speed=SPEED)
     window.start_session(Session(info))
