@@ -303,13 +303,18 @@ class _Controller:
         if session is None:
             return
         info, now = session.info, self._clock.now()
-        if self._dose_after_s is not None and info.t0 is None and info.ended is None and now - info.started >= self._dose_after_s:
-            try:
-                self._demo_dose(info.started + self._dose_after_s)
-            except ValueError as exc:  # refused by the protocol (e.g. t0 set by hand meanwhile): shown, not fatal
-                log.warning("demo dose refused: %s", exc)
-        if self._nurse is not None:
+        if self._nurse is not None:  # before the demo dose: its pre-dose checklist comes first
             self._nurse.step()
+        if self._dose_after_s is not None and info.t0 is None and info.ended is None and now - info.started >= self._dose_after_s:
+            # on time; or, when the first tick comes late (a slow start at high speed), just after what
+            # the nurse recorded before it (at the next tick if that was this one)
+            entered = [o.t + 0.001 for o in self._core.observations.current()]
+            dose_t = max([info.started + self._dose_after_s, *entered])
+            if dose_t <= now:
+                try:
+                    self._demo_dose(dose_t)
+                except ValueError as exc:  # refused by the protocol (e.g. t0 set by hand meanwhile): shown, not fatal
+                    log.warning("demo dose refused: %s", exc)
         if self._timeline is not None:
             self._timeline.step(now)
         if self._args.minutes is not None and now - info.started >= self._args.minutes * 60:
