@@ -568,7 +568,11 @@ class ReviewWindow(QWidget):
         if detail and not (self._pleth_loaded and self._pleth_loaded[0] <= t_lo and t_hi <= self._pleth_loaded[1]):
             margin = (t_hi - t_lo) / 2
             a, b = t_lo - margin, t_hi + margin
-            t, v = self._reader.waveform_series(self.session_id, "pleth", a - 2.0, b)  # chunks start up to ~1 s early
+            try:
+                t, v = self._reader.waveform_series(self.session_id, "pleth", a - 2.0, b)  # chunks start up to ~1 s early
+            except KnownError as exc:  # the database went away meanwhile: keep the envelope, say why
+                self.action_status.setText(f"The pleth samples could not be read: {exc}")
+                return
             fs = 1.0 / float(np.median(np.diff(t[: min(t.size, 1000)]))) if t.size > 1 else 1.0
             t, v = with_gaps(t, v, WAVE_GAP_SAMPLES / fs)
             self.pleth_detail.setData(self._x(t), v)
