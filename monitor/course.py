@@ -19,12 +19,11 @@ from typing import Final
 
 import numpy as np
 
-from monitor.events import EventKind, SessionEvent
-from monitor.observations import ObservationLog
+from monitor.events import SessionEvent
 from monitor.ports import SessionFilter, SessionReader
 from monitor.readings import Reading
 from monitor.session import SessionInfo
-from monitor.summary import SessionSummary, summarize
+from monitor.summary import SessionSummary, summarize_recorded
 
 PAGE: Final = 200  # sessions fetched per query
 NO_DOSE: Final = "no dose recorded: not aligned"
@@ -108,8 +107,7 @@ def build_course(
 def course_entry(number: int, info: SessionInfo, readings: Sequence[Reading], events: Sequence[SessionEvent]) -> CourseEntry:
     """One session's entry from its recorded data. Observations count in their current (amended)
     version and alarms from the alarm log, as in ``recordings.summarize.summarize_session``."""
-    status = [e for e in events if e.kind in (EventKind.ALARM, EventKind.DEVICE_STATUS)]
-    summary = summarize(info, readings, ObservationLog.from_events(events)[0].current(), status)
+    summary = summarize_recorded(info, readings, events)
     minutes, delta = sbp_trend(info, readings, summary.baseline.get("nibp_sys"))
     return CourseEntry(number, info, summary, minutes, delta)
 

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from monitor.channels import CHANNELS, NIBP_CHANNELS, ChannelKind
 from monitor.events import EventKind, SessionEvent
-from monitor.observations import Observation, ObsKind
+from monitor.observations import Observation, ObservationLog, ObsKind
 from monitor.readings import LinkState, Reading
 from monitor.session import SessionInfo
 
@@ -187,6 +187,17 @@ def summarize(
         observation_min=None if t0 is None else max(0.0, (stop - t0) / 60.0),
         gaps=device_gaps(rs, events, end),
     )
+
+
+def summarize_recorded(
+    info: SessionInfo, readings: Sequence[Reading], events: Sequence[SessionEvent], *, end_t: float | None = None
+) -> SessionSummary:
+    """The summary of a recorded session from its stored events: observations in their current
+    (amended) version, the alarm log and device statuses picked out. The review window, the course
+    view, the report and the exports all summarise through here."""
+    current = ObservationLog.from_events(events)[0].current()
+    status = [e for e in events if e.kind in (EventKind.ALARM, EventKind.DEVICE_STATUS)]
+    return summarize(info, readings, current, status, end_t=end_t)
 
 
 def baseline(readings: Sequence[Reading], t0: float | None, window_s: float = BASELINE_WINDOW_S) -> dict[str, float]:

@@ -17,10 +17,10 @@ import numpy as np
 from monitor.channels import CHANNELS, ChannelSpec
 from monitor.events import EventKind, SessionEvent
 from monitor.readings import Flag, Reading, WaveformBlock
+from monitor.summary import summarize_recorded
 from recordings.database import Database
 from recordings.reader import DeviceRecord, RecordingReader, SessionRecord
 from recordings.observation_export import export_checkpoints, export_observations
-from recordings.summarize import summarize_loaded
 
 FORMAT: Final = "session-monitor/1"
 INTERRUPTED: Final = "interrupted"
@@ -55,7 +55,7 @@ def export_session(
         "events": [_event(e) for e in events],
         "alarm_log": [_alarm(e, session.t0) for e in events if e.kind in (EventKind.ALARM, EventKind.ALARM_SETTING)],
         "observations": export_observations(events, session.t0, iso_utc),
-        "summary": summarize_loaded(session.info(), readings, events).record(),
+        "summary": summarize_recorded(session.info(), readings, events).record(),
         "checkpoints": export_checkpoints(session, events, readings, max([time.time(), *(r.t for r in readings[-1:])]), iso_utc),
     }
 

@@ -17,12 +17,11 @@ from monitor.observations import Observation, ObsKind, summary
 from monitor.readings import Reading
 from monitor.report_data import MonitoringFormSummary, ReportData, ReportRow, ReportSeries, SignatureLine
 from monitor.session import DosingProtocol
-from monitor.summary import summary_lines
+from monitor.summary import summarize_recorded, summary_lines
 from recordings.database import Database
 from recordings.observation_export import observation_log
 from recordings.reader import RecordingReader, SessionRecord
 from recordings.signoff import signature_status
-from recordings.summarize import summarize_loaded
 
 #: Channels of the trend plot: (label, unit, colour, episodic?) by channel code; HR falls back to pulse rate.
 _PLOT = {
@@ -184,5 +183,5 @@ def report_data(db: Database, ref: int | str) -> ReportData:
         monitoring_form=form,
         generated=_clock(time.time()),
         checkpoints_min=(0.0, 40.0) if t0 is not None else (),
-        summary=tuple(summary_lines(summarize_loaded(session.info(), all_readings, events))),
+        summary=tuple(summary_lines(summarize_recorded(session.info(), all_readings, events))),
     )

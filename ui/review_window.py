@@ -58,7 +58,7 @@ from monitor.ports import SessionExports, SessionReader, SignOff
 from monitor.report_data import SignatureLine
 from monitor.schedule import load_templates
 from monitor.session import SessionInfo
-from monitor.summary import SessionSummary, summarize, summary_lines
+from monitor.summary import SessionSummary, summarize_recorded, summary_lines
 from ui import theme
 
 GAP_S = 30.0  # a numeric channel silent this long draws a gap
@@ -394,9 +394,7 @@ class ReviewWindow(QWidget):
                 except KnownError as exc:
                     signatures = exc
             readings = self._reader.readings(self.session_id)
-            log, _ = ObservationLog.from_events(self.events)
-            status = [e for e in self.events if e.kind in (EventKind.ALARM, EventKind.DEVICE_STATUS)]
-            summary = summarize(self.info, readings, log.current(), status, end_t=self.end_t)
+            summary = summarize_recorded(self.info, readings, self.events, end_t=self.end_t)
             self._summary_future.set_result((summary, signatures))
         except BaseException as exc:  # delivered to the GUI thread by _poll_summary (a bug reaches the crash handler)
             self._summary_future.set_exception(exc)
