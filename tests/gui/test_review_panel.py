@@ -205,7 +205,7 @@ def test_amended_observation_shows_its_current_value(open_review, synthetic):
     assert w.summary_labels["Lowest MOAA/S"].text() == "2 at +2.0 min"
 
 
-def test_not_yet_reviewed_filter(qtbot, open_review, synthetic):
+def test_not_yet_reviewed_filter(qtbot, synthetic):
     record_synthetic(synthetic, "SYN-10")  # session 2
     with open_database(synthetic) as db:
         signoff.sign_session(db, 1, "dr.lee", PASSWORD, "reviewed")
