@@ -590,13 +590,8 @@ class Core:
         change is clinician input: it is committed to the recording before this returns."""
         with self._alarm_lock:
             events = self._alarms.change_rule(rule_id, field_name, value, self.clock.now(), user, role)
-            self._publish_alarms([e for e in events if e.transition is not Transition.SETTING_CHANGED], record=True)
-            for e in events:
-                if e.transition is Transition.SETTING_CHANGED:
-                    self.ui_events.put(e)
-        for e in events:
-            if e.transition is Transition.SETTING_CHANGED:
-                self._record_event(SessionEvent(EventKind.ALARM_SETTING, e.t, f"user:{e.user}", e.record()), to_ui=False)
+            self._publish_settings(events)
+        self._record_settings(events)
         return events
 
     def post_observation(self, code: str, value: float, t: float | None = None) -> list[AlarmEvent]:
@@ -654,14 +649,23 @@ class Core:
                 self._alarms.require_hr_confirmation(old, self.clock.now())
                 self._publish_alarms([])
                 raise AlarmSettingError(f"the confirmation could not be saved: {exc}") from None
-            self._publish_alarms([e for e in events if e.transition is not Transition.SETTING_CHANGED])
-            for e in events:
-                if e.transition is Transition.SETTING_CHANGED:
-                    self.ui_events.put(e)
+            self._publish_settings(events)
+        self._record_settings(events)
+        return events
+
+    def _publish_settings(self, events: list[AlarmEvent]) -> None:
+        """Under the alarm lock: the alarm transitions to the display and the record, the setting
+        changes to the display's log."""
+        self._publish_alarms([e for e in events if e.transition is not Transition.SETTING_CHANGED])
+        for e in events:
+            if e.transition is Transition.SETTING_CHANGED:
+                self.ui_events.put(e)
+
+    def _record_settings(self, events: list[AlarmEvent]) -> None:
+        """After the lock: the setting changes committed to the recording (clinician input)."""
         for e in events:
             if e.transition is Transition.SETTING_CHANGED:
                 self._record_event(SessionEvent(EventKind.ALARM_SETTING, e.t, f"user:{e.user}", e.record()), to_ui=False)
-        return events
 
     def _watch_links(self) -> None:
         now, real = self.clock.now(), time.monotonic()
