@@ -215,7 +215,7 @@ def _to_digital(values: np.ndarray, pmin: float, pmax: float) -> np.ndarray:
     """Physical values to int32 digital values; NaN (a gap) to the sentinel. Values map into
     ``DIGITAL_MIN + 1 ..`` upwards, never onto the sentinel."""
     scale = (DIGITAL_MAX - DIGITAL_MIN) / (pmax - pmin)
-    d = np.round((np.nan_to_num(values, nan=pmin) - pmin) * scale + DIGITAL_MIN)
+    d: np.ndarray = np.round((np.nan_to_num(values, nan=pmin) - pmin) * scale + DIGITAL_MIN)
     d = np.clip(d, DIGITAL_MIN + 1, DIGITAL_MAX)
     d[~np.isfinite(values)] = GAP_DIGITAL
     return d.astype(np.int32)

@@ -13,10 +13,10 @@ import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, CursorResult, Executable, Row, Select, and_, exists, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -296,11 +296,11 @@ class RecordingReader:
             raise StorageError(f"Could not read {self._db.name}: {failure_reason(exc)}: restore the backup") from exc
 
 
-def _plain_rows(s: Session, stmt: Select[Any]) -> list[Any]:
+def _plain_rows(s: Session, stmt: Executable) -> list[Any]:
     """All rows of ``stmt`` as the DB-API driver returns them (tuples), skipping SQLAlchemy's row
     objects: half the time for the 60,000 readings of a 4-hour session. Only for columns that need
     no result processing (floats, integers, bytes, plain strings)."""
-    result = s.execute(stmt)
+    result = cast(CursorResult[Any], s.execute(stmt))
     collecting = gc.isenabled()
     gc.disable()  # tens of thousands of row tuples, all alive until the caller converts them: no cycles to find
     try:

@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, func, insert, select
@@ -217,20 +217,13 @@ def sign_session(
             )
         full_name = _check_credentials(s, login, password)
         digest = _record_hash(s, session_id)
-    row = {
-        "session_id": session_id,
-        "signer_login": login,
-        "signer_name": full_name,
-        "meaning": meaning,
-        "signed_utc": time.time(),
-        "record_hash": digest,
-    }
+    signed = SignatureStatus(0, session_id, login, full_name, meaning, time.time(), digest, valid=True)
+    row = {k: v for k, v in asdict(signed).items() if k not in ("id", "valid")}
     with _writing(db) as s:
         key = cast(CursorResult[Any], s.execute(insert(signatures_table).values(**row))).inserted_primary_key
         if key is None:
             raise RuntimeError("the database returned no id for the signature")
-        sig_id = int(key[0])
-    return SignatureStatus(sig_id, valid=True, **row)
+    return replace(signed, id=int(key[0]))
 
 
 def signature_status(db: Database, session_id: int) -> list[SignatureStatus]:

@@ -454,7 +454,7 @@ class AlarmEngine:
         number = _number(value)
         if number is None or number < 0:
             raise AlarmSettingError(f"{rule.label}: {field_name.replace('_', ' ')} must be a number ≥ 0, not {value!r}")
-        return replace(rule, **{field_name: number})
+        return replace(rule, **{field_name: number})  # type: ignore[arg-type]  # field_name checked above
 
     def change_rule(self, rule_id: str, field_name: str, value: Any, now: float, user: str, role: Role = Role.OPERATOR) -> list[AlarmEvent]:
         """Apply a checked change and re-evaluate the rule with the latest values; the
@@ -715,13 +715,13 @@ class AlarmEngine:
             src = self._sources.get(source)
             if key == "nibp":
                 limit = src.stale_after_s if src is not None else None
-                kind, text = TechnicalKind.OVERDUE, "NIBP: no cuff reading within its schedule"
+                technical, text = TechnicalKind.OVERDUE, "NIBP: no cuff reading within its schedule"
             else:
-                limit, kind = self._preset.numeric_stale_s, TechnicalKind.NO_DATA
+                limit, technical = self._preset.numeric_stale_s, TechnicalKind.NO_DATA
                 text = f"{message_label(key)}: no data for more than {limit:.0f} s"
             link_down = f"link:{source}" in self._conditions or f"link:{source}" in self._pending
             stale = limit is not None and now - t_last > max(limit, self._stale_grace_s) and not link_down and not (src is not None and src.stopped)
-            self._technical(f"stale:{key}", kind, stale, text, now)
+            self._technical(f"stale:{key}", technical, stale, text, now)
 
     def _technical(self, key: str, kind: TechnicalKind, present: bool, message: str, t: float, channel: str | None = None) -> None:
         c = self._conditions.get(key)
