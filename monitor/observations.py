@@ -133,10 +133,6 @@ class Observation:
     amends: str | None = None
     reason: str = ""
 
-    @property
-    def is_amendment(self) -> bool:
-        return self.amends is not None
-
     def record(self) -> dict[str, Any]:
         """The JSON-able form stored in the events table."""
         return {

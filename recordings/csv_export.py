@@ -22,12 +22,10 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Final, TextIO
 
 from monitor.observations import ObsKind
 from monitor.readings import Flag, Reading
-from recordings.atomic import write_atomically
 from recordings.database import Database
 from recordings.export import iso_utc
 from recordings.observation_export import observation_log
@@ -46,19 +44,6 @@ def write_csv(db: Database, ref: int | str, out: TextIO) -> int:
         w.writerow(row)
         n += 1
     return n
-
-
-def export_csv(db: Database, ref: int | str, path: str | Path) -> int:
-    """Write the CSV to ``path`` atomically (complete or not at all)."""
-    count = 0
-
-    def write(tmp: Path) -> None:
-        nonlocal count
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            count = write_csv(db, ref, f)
-
-    write_atomically(path, write)
-    return count
 
 
 def csv_rows(db: Database, ref: int | str) -> Iterator[tuple[str, ...]]:

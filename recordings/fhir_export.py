@@ -20,16 +20,13 @@ the output with ``fhir.resources``). Choices:
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final
 
 from monitor.channels import CHANNELS
 from monitor.readings import Quality, Reading
-from recordings.atomic import write_atomically
 from recordings.database import Database
 from recordings.export import iso_utc
 from recordings.reader import DeviceRecord, RecordingReader, SessionRecord
@@ -61,12 +58,6 @@ def fhir_bundle(db: Database, ref: int | str) -> dict[str, Any]:
     session = reader.session(ref)
     devices = {d.source: d for d in reader.devices(session.id)}
     return bundle_from(session, devices, reader.readings(session.id))
-
-
-def export_fhir(db: Database, ref: int | str, path: str | Path) -> None:
-    """Write the Bundle as JSON to ``path`` atomically."""
-    text = json.dumps(fhir_bundle(db, ref), ensure_ascii=False, indent=1, allow_nan=False) + "\n"
-    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def bundle_from(session: SessionRecord, devices: dict[str, DeviceRecord], readings: Sequence[Reading]) -> dict[str, Any]:
