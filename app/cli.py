@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
+from app.display import NO_DISPLAY_MESSAGE, has_display
 from monitor.errors import KnownError
 
 log = logging.getLogger(__name__)
-
-NO_DISPLAY_MESSAGE = (
-    "session-monitor: no display found (DISPLAY / WAYLAND_DISPLAY unset). Run it on a desktop, or headless with "
-    "QT_QPA_PLATFORM=offscreen session-monitor … (e.g. with --minutes and --screenshot), or under xvfb-run -a session-monitor …"
-)
-
 
 def _positive_float(text: str) -> float:
     try:
@@ -91,14 +85,6 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("bumble").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def _has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
 def export_main(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
     from app.exports import TEXT_FORMATS, export_file, export_text
@@ -151,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             return report_main(argv[1:])
         args = run_parser().parse_args(argv)
         _configure_logging(args.verbose)
-        if not _has_display():
+        if not has_display():
             print(NO_DISPLAY_MESSAGE, file=sys.stderr)
             return 2
         from app.bedside import run_bedside

@@ -173,9 +173,9 @@ def review_main(argv: list[str]) -> int:
             reader.session_info(args.session)  # a clear message before any window opens
         if args.course is not None and not course_exists(reader, args.course):
             return 1
-        from app.cli import NO_DISPLAY_MESSAGE, _has_display
+        from app.display import NO_DISPLAY_MESSAGE, has_display
 
-        if not _has_display():
+        if not has_display():
             print(NO_DISPLAY_MESSAGE, file=sys.stderr)
             return 2
         from PySide6.QtWidgets import QApplication

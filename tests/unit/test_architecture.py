@@ -50,3 +50,18 @@ def test_allow_list_accepts_the_standard_library_the_package_itself_and_the_list
 def test_allow_list_refuses_an_upper_layer_not_on_the_list():
     check = _contract(["numpy"]).check(_graph(("core.alarms", "ui")), verbose=False)
     assert not check.kept
+
+
+def test_app_modules_import_no_cycle():
+    """app/ is checked for cycles between its modules (cli.py and review_cmd.py once imported each other)."""
+    contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    assert any(c["type"] == "acyclic_siblings" and c["ancestors"] == ["app"] for c in contracts)
+    graph = grimp.build_graph("app", "ui", "devices", "recordings", "monitor")
+    children = sorted(graph.find_children("app"))
+    cycles = [
+        (a, b)
+        for a in children
+        for b in children
+        if a < b and graph.chain_exists(importer=a, imported=b, as_packages=True) and graph.chain_exists(importer=b, imported=a, as_packages=True)
+    ]
+    assert not cycles, f"app modules import each other: {cycles}"
