@@ -60,16 +60,17 @@ def run_parser() -> argparse.ArgumentParser:
 
 
 def export_parser() -> argparse.ArgumentParser:
-    from app.exports import FORMATS
+    from app.exports import EXPORTERS
 
     p = argparse.ArgumentParser(prog="session-monitor export", description="Write a recorded session to stdout (or --output).")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
     p.add_argument("--session", default="latest", metavar="ID|latest", help="session id, or 'latest' (default)")
     p.add_argument(
         "--format",
-        choices=list(FORMATS),
+        choices=list(EXPORTERS),
         default="json",
-        help="; ".join(f"{code}: {what}" for code, (what, _) in FORMATS.items()) + " (edf and pdf need --output)",
+        help="; ".join(f"{key}: {e.format.description}" for key, e in EXPORTERS.items())
+        + f" ({' and '.join(key for key, e in EXPORTERS.items() if e.format.binary)} need --output)",
     )
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically: complete or not at all) instead of stdout")
     return p
@@ -87,14 +88,14 @@ def _configure_logging(verbose: bool) -> None:
 
 def export_main(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
-    from app.exports import TEXT_FORMATS, export_file, export_text
+    from app.exports import EXPORTERS, export_file, export_text
     from recordings.database import open_database
 
     ref: int | str = int(args.session) if args.session.isdigit() else args.session
     if isinstance(ref, str) and ref != "latest":
         print(f"session-monitor export: --session must be a number or 'latest', not {args.session!r}", file=sys.stderr)
         return 2
-    if args.format not in TEXT_FORMATS and not args.output:
+    if EXPORTERS[args.format].format.binary and not args.output:
         print(f"session-monitor export: {args.format.upper()} is a binary file: give --output FILE.{args.format}", file=sys.stderr)
         return 2
     with open_database(args.db) as db:  # StorageError (no such session, unreadable database): main prints it

@@ -8,61 +8,100 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from monitor.ports import ExportFormat
 from recordings.atomic import ExportWriteError, write_atomically
 from recordings.database import Database
 from recordings.reader import RecordingReader
 
-#: Format code -> (what it is, file suffix).
-FORMATS: Final = {
-    "json": ("Whole record (session-monitor JSON)", ".json"),
-    "csv": ("Numbers as a tidy CSV table", ".csv"),
-    "fhir": ("FHIR R4 Bundle of vital-signs Observations", ".json"),
-    "edf": ("EDF+ with waveforms and events as annotations", ".edf"),
-    "pdf": ("PDF session report", ".pdf"),
+
+def _json_doc(db: Database, ref: int | str) -> dict[str, Any]:
+    from recordings.export import export_session
+
+    return export_session(db, ref)
+
+
+def _fhir_doc(db: Database, ref: int | str) -> dict[str, Any]:
+    from recordings.fhir_export import fhir_bundle
+
+    return fhir_bundle(db, ref)
+
+
+def _as_json(build: Callable[[Database, int | str], dict[str, Any]]) -> Callable[[Database, int | str], str]:
+    def text(db: Database, ref: int | str) -> str:
+        return json.dumps(build(db, ref), ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+
+    return text
+
+
+def _csv_text(db: Database, ref: int | str) -> str:
+    from recordings.csv_export import write_csv
+
+    buf = io.StringIO()
+    write_csv(db, ref, buf)
+    return buf.getvalue()
+
+
+def _write_edf(db: Database, ref: int | str, out: Path) -> None:
+    from recordings.edf_export import export_edf
+
+    export_edf(db, ref, out)
+
+
+@dataclass(frozen=True, slots=True)
+class Exporter:
+    """An export format and how to write it: ``text`` for a text format (stdout or a file),
+    ``write`` for a binary one (a file only, written atomically by the writer itself)."""
+
+    format: ExportFormat
+    text: Callable[[Database, int | str], str] | None = None
+    write: Callable[[Database, int | str, Path], None] | None = None
+
+
+def _exporter(key: str, label: str, description: str, suffix: str, *, text: Any = None, write: Any = None) -> Exporter:
+    return Exporter(ExportFormat(key, label, description, suffix, binary=text is None), text, write)
+
+
+#: Every export format, in the order the CLI lists them and the review window shows their buttons.
+#: A new format is one line here (plus its writer).
+EXPORTERS: Final[dict[str, Exporter]] = {
+    e.format.key: e
+    for e in (
+        _exporter("json", "JSON", "Whole record (session-monitor JSON)", ".json", text=_as_json(_json_doc)),
+        _exporter("csv", "CSV", "Numbers as a tidy CSV table", ".csv", text=_csv_text),
+        _exporter("fhir", "FHIR", "FHIR R4 Bundle of vital-signs Observations", ".json", text=_as_json(_fhir_doc)),
+        _exporter("edf", "EDF+", "EDF+ with waveforms and events as annotations", ".edf", write=_write_edf),
+        _exporter("pdf", "PDF report", "PDF session report", ".pdf", write=lambda db, ref, out: _write_pdf(db, ref, out)),
+    )
 }
-TEXT_FORMATS: Final = ("json", "csv", "fhir")
 
 
 def export_text(db: Database, ref: int | str, fmt: str) -> str:
     """The json / csv / fhir export as text (``StorageError`` if there is no such session)."""
-    if fmt == "csv":
-        from recordings.csv_export import write_csv
-
-        buf = io.StringIO()
-        write_csv(db, ref, buf)
-        return buf.getvalue()
-    if fmt == "fhir":
-        from recordings.fhir_export import fhir_bundle
-
-        doc = fhir_bundle(db, ref)
-    elif fmt == "json":
-        from recordings.export import export_session
-
-        doc = export_session(db, ref)
-    else:
+    exporter = EXPORTERS.get(fmt)
+    if exporter is None or exporter.text is None:
         raise ValueError(f"{fmt} is not a text format")
-    return json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False) + "\n"
+    return exporter.text(db, ref)
 
 
 def export_file(db: Database, ref: int | str, fmt: str, path: str | os.PathLike[str]) -> Path:
     """Write session ``ref`` as ``fmt`` to ``path``; ``StorageError`` for a missing session,
     ``ExportWriteError`` when the file cannot be written (nothing is left behind)."""
     out = Path(path).expanduser().absolute()
-    if fmt not in FORMATS:
-        raise ExportWriteError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
+    exporter = EXPORTERS.get(fmt)
+    if exporter is None:
+        raise ExportWriteError(f"unknown export format {fmt!r}; known: {', '.join(EXPORTERS)}")
     if not out.parent.is_dir():
         raise ExportWriteError(f"cannot write {out}: folder {out.parent} does not exist; choose another --output")
-    if fmt == "edf":
-        from recordings.edf_export import export_edf
-
-        export_edf(db, ref, out)
-    elif fmt == "pdf":
-        _write_pdf(db, ref, out)
+    if exporter.write is not None:
+        exporter.write(db, ref, out)
     else:
-        text = export_text(db, ref, fmt)
+        assert exporter.text is not None
+        text = exporter.text(db, ref)
         write_atomically(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return out
 
@@ -104,8 +143,8 @@ class DatabaseExports:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def formats(self) -> dict[str, tuple[str, str]]:
-        return dict(FORMATS)
+    def formats(self) -> dict[str, ExportFormat]:
+        return {key: e.format for key, e in EXPORTERS.items()}
 
     def export(self, session_id: int, fmt: str, path: str) -> str:
         RecordingReader(self._db).session(session_id)  # a clear StorageError before anything is written

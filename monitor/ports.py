@@ -182,11 +182,22 @@ class SignOff(Protocol):
     def sign(self, session_id: int, login: str, password: str, meaning: str, *, interrupted_ok: bool = False) -> SignatureLine: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ExportFormat:
+    """One export format as the CLI and the review window show it (the writer is ``app.exports.EXPORTERS``)."""
+
+    key: str  # --format value, e.g. "pdf"
+    label: str  # button text, e.g. "PDF report"
+    description: str  # e.g. "PDF session report"
+    suffix: str  # file suffix with its dot, e.g. ".pdf"
+    binary: bool  # a file only, never written to stdout
+
+
 class SessionExports(Protocol):
     """Writing a recorded session to a file (implemented in ``app.exports``)."""
 
-    def formats(self) -> dict[str, tuple[str, str]]:
-        """Format code -> (what it is, file suffix), e.g. ``"pdf": ("PDF session report", ".pdf")``."""
+    def formats(self) -> dict[str, ExportFormat]:
+        """Format key -> its descriptor, in the order to offer them."""
         ...
     def export(self, session_id: int, fmt: str, path: str) -> str:
         """Write the file completely or not at all; returns the path written. ``KnownError`` says why not."""

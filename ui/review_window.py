@@ -358,9 +358,9 @@ class ReviewWindow(QWidget):
         grid = QGridLayout()
         self.export_buttons: dict[str, QPushButton] = {}
         formats = self._exports.formats() if self._exports is not None else {}
-        for i, (code, (what, _suffix)) in enumerate(formats.items()):
-            button = QPushButton({"pdf": "PDF report", "fhir": "FHIR", "edf": "EDF+"}.get(code, code.upper()))
-            button.setToolTip(what)
+        for i, (code, spec) in enumerate(formats.items()):
+            button = QPushButton(spec.label)
+            button.setToolTip(spec.description)
             button.clicked.connect(lambda _=False, c=code: self._export_dialog(c))
             grid.addWidget(button, i // 3, i % 3)
             self.export_buttons[code] = button
@@ -485,7 +485,8 @@ class ReviewWindow(QWidget):
     def _export_dialog(self, fmt: str) -> None:
         if self._exports is None:
             return
-        what, suffix = self._exports.formats()[fmt]
+        spec = self._exports.formats()[fmt]
+        what, suffix = spec.description, spec.suffix
         default = str(Path.home() / f"session-{self.session_id}-{self.info.patient_id}{suffix}")
         path, _ = QFileDialog.getSaveFileName(self, f"Export session {self.session_id}: {what}", default, f"*{suffix}")
         if path:
