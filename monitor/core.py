@@ -32,7 +32,8 @@ from monitor.alarms import (
 from monitor.clock import Clock
 from monitor.errors import KnownError
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
-from monitor.observations import ObsKind, Observation, ObservationError, ObservationLog, check_time, summary
+from monitor.obs_kinds import SCALES
+from monitor.observations import Observation, ObservationError, ObservationLog, ObsKind, check_time, describe
 from monitor.ports import DeviceInfo, RecordingSink
 from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
 from monitor.ring import TimeSeriesBuffer
@@ -302,13 +303,14 @@ class Core:
         self.ui_events.put(event)
         if sets_t0:
             self.mark_dose(obs.t, user=obs.author)
-        if obs.kind is ObsKind.MOAAS:
-            self.post_observation("moaas", float(obs.data["score"]), obs.t)
+        scale = SCALES.get(obs.kind)
+        if scale is not None and scale.alarm_channel is not None:
+            self.post_observation(scale.alarm_channel, float(obs.data[scale.value_field]), obs.t)
         elif obs.kind is ObsKind.MANUAL_VITALS:
             self._put_manual(obs)
         elif obs.kind is ObsKind.DISCHARGE:
             self.end_session("discharged", user=obs.author)
-        return RecordResult(obs, tuple(warnings), summary(obs))
+        return RecordResult(obs, tuple(warnings), describe(obs))
 
     def _dose_warnings(self, obs: Observation, sets_t0: bool) -> list[str]:
         """Spravato devices under the minimum gap; the protocol gate for the dose that sets t0."""

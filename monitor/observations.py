@@ -331,7 +331,7 @@ def check_time(t: float, started: float, now: float, ended: float | None = None)
         raise ObservationError("the time is after the session ended")
 
 
-def summary(obs: Observation) -> str:
+def describe(obs: Observation) -> str:
     """A short label for the event list and the plot markers."""
     d = obs.data
     k = obs.kind

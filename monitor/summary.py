@@ -29,9 +29,12 @@ from typing import Any, Final
 
 from monitor.channels import CHANNELS, NIBP_CHANNELS, ChannelKind
 from monitor.events import EventKind, SessionEvent
+from monitor.obs_kinds import SCALES
 from monitor.observations import Observation, ObservationLog, ObsKind
 from monitor.readings import LinkState, Reading
 from monitor.session import SessionInfo
+
+_SUMMARY_KEYS: Final = tuple(spec.summary.key for spec in SCALES.values() if spec.summary is not None)
 
 BASELINE_WINDOW_S: Final = 60.0
 SPO2_LOW: Final = 93.0  # strictly below (Phase 3 flag, clinical.md §1.3)
@@ -81,8 +84,8 @@ class SessionSummary:
     spo2_at_or_below_90_min: float | None = None
     alarms_by_priority: Mapping[str, int] = field(default_factory=dict)  # patient alarms: "HIGH"/"MEDIUM"/"LOW" -> count
     technical_alarms: int = 0  # alarm conditions about the monitoring itself (devices, sound, storage)
-    peak_cadss: Extreme | None = None
-    lowest_moaas: Extreme | None = None
+    #: ``ScaleSummary.key`` -> the scale's post-dose extreme (None: not assessed), per ``monitor.obs_kinds.SCALES``.
+    scale_extremes: Mapping[str, Extreme | None] = field(default_factory=dict)
     ready_min: float | None = None  # the nurse's answer: minutes from t0 the patient would have been ready
     discharge_t: float | None = None
     discharge_min: float | None = None
@@ -94,6 +97,14 @@ class SessionSummary:
         """Peak SBP over the pre-dose baseline: the cross-session attenuation figure (requirement 32)."""
         base = self.baseline.get("nibp_sys")
         return None if self.peak_sbp is None or base is None else self.peak_sbp.value - base
+
+    @property
+    def peak_cadss(self) -> Extreme | None:
+        return self.scale_extremes.get("peak_cadss")
+
+    @property
+    def lowest_moaas(self) -> Extreme | None:
+        return self.scale_extremes.get("lowest_moaas")
 
     def record(self) -> dict[str, Any]:
         """Plain JSON (for the JSON export, the report and the tests): extremes as
@@ -114,8 +125,7 @@ class SessionSummary:
             "spo2_at_or_below_90_min": self.spo2_at_or_below_90_min,
             "alarms_by_priority": dict(self.alarms_by_priority),
             "technical_alarms": self.technical_alarms,
-            "peak_cadss": ext(self.peak_cadss),
-            "lowest_moaas": ext(self.lowest_moaas),
+            **{key: ext(self.scale_extremes.get(key)) for key in _SUMMARY_KEYS},
             "ready_min": self.ready_min,
             "discharge_t": self.discharge_t,
             "discharge_min": self.discharge_min,
@@ -179,8 +189,11 @@ def summarize(
         spo2_at_or_below_90_min=None if not spo2 else time_below(spo2, SPO2_CRITICAL, strict=False, max_hold_s=max_hold_s) / 60.0,
         alarms_by_priority=alarm_counts(events),
         technical_alarms=sum(alarm_counts(events, technical=True).values()),
-        peak_cadss=_score_extreme(obs_post, ObsKind.CADSS, "total", True, minute),
-        lowest_moaas=_score_extreme(obs_post, ObsKind.MOAAS, "score", False, minute),
+        scale_extremes={
+            spec.summary.key: _score_extreme(obs_post, spec.kind, spec.value_field, spec.summary.highest, minute)
+            for spec in SCALES.values()
+            if spec.summary is not None
+        },
         ready_min=None if ready is None else float(ready),
         discharge_t=None if discharge is None else discharge.t,
         discharge_min=None if discharge is None else minute(discharge.t),
@@ -381,8 +394,10 @@ def summary_lines(s: SessionSummary) -> list[tuple[str, str]]:
     counts = s.alarms_by_priority
     technical = f" (and {s.technical_alarms} technical)" if s.technical_alarms else ""
     lines.append(("Alarms", " · ".join(f"{counts.get(p, 0)} {p.lower()}" for p in PRIORITIES) + technical))
-    lines.append(("Peak CADSS", "not assessed" if s.peak_cadss is None else f"{s.peak_cadss.value:.0f}{at(s.peak_cadss)}"))
-    lines.append(("Lowest MOAA/S", "not assessed" if s.lowest_moaas is None else f"{s.lowest_moaas.value:.0f}{at(s.lowest_moaas)}"))
+    for spec in SCALES.values():
+        if spec.summary is not None:
+            e = s.scale_extremes.get(spec.summary.key)
+            lines.append((spec.summary.label, "not assessed" if e is None else f"{e.value:.0f}{at(e)}"))
     lines.append(("Ready to leave", "not recorded" if s.ready_min is None else f"{s.ready_min:+.0f} min (nurse's assessment)"))
     lines.append(("Discharged", "not recorded" if s.discharge_min is None else f"{s.discharge_min:+.1f} min"))
     lines.append(

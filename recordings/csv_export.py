@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterator
 from typing import Final, TextIO
 
-from monitor.observations import ObsKind
+from monitor.obs_kinds import SCALES
 from monitor.readings import Flag, Reading
 from recordings.database import Database
 from recordings.export import iso_utc
@@ -53,10 +53,9 @@ def csv_rows(db: Database, ref: int | str) -> Iterator[tuple[str, ...]]:
     t0 = session.t0
     rows: list[tuple[float, tuple[str, ...]]] = [(r.t, _reading_row(r, t0)) for r in reader.readings(session.id)]
     for o in observation_log(reader.events(session.id)).current():
-        if o.kind is ObsKind.MOAAS:
-            rows.append((o.t, _score_row(o.t, t0, "moaas", o.data["score"], o.author)))
-        elif o.kind is ObsKind.CADSS:
-            rows.append((o.t, _score_row(o.t, t0, "cadss_total", o.data["total"], o.author)))
+        spec = SCALES.get(o.kind)
+        if spec is not None and spec.csv_channel is not None:
+            rows.append((o.t, _score_row(o.t, t0, spec.csv_channel, o.data[spec.value_field], o.author)))
     rows.sort(key=lambda tr: tr[0])
     for _, row in rows:
         yield row

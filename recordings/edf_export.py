@@ -41,7 +41,7 @@ import pyedflib
 
 from monitor.channels import CHANNELS, ChannelKind
 from monitor.events import EventKind, SessionEvent
-from monitor.observations import summary as obs_summary
+from monitor.observations import describe as describe_observation
 from monitor.readings import Reading, WaveformBlock
 from monitor.summary import device_gaps
 from recordings.atomic import ExportWriteError, write_atomically
@@ -240,7 +240,7 @@ def _annotations(
             d = e.data
             add(e.t, " ".join(str(x) for x in ("alarm", d.get("transition"), d.get("priority") or "", d.get("key") or "") if x))
     for o in observation_log(events).current():
-        add(o.t, obs_summary(o))
+        add(o.t, describe_observation(o))
     cuff: dict[tuple[str, float], dict[str, float]] = {}
     for r in readings:
         if r.channel in ("nibp_sys", "nibp_dia") and r.valid:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.events import SessionEvent
-from monitor.observations import Observation, ObservationLog, summary
+from monitor.observations import Observation, ObservationLog, describe
 from monitor.readings import Reading
 from monitor.schedule import BpSample, TemplateError, evaluate, load_templates
 from recordings.reader import SessionRecord
@@ -38,7 +38,7 @@ def _entry(o: Observation, t0: float | None, iso: Any) -> dict[str, Any]:
         "recorded_t": o.recorded_t,
         "recorded_time": iso(o.recorded_t),
         "author": o.author,
-        "summary": summary(o),
+        "summary": describe(o),
         "data": dict(o.data),
         **({"amends": o.amends, "reason": o.reason} if o.amends else {}),
     }

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from monitor.events import EventKind, SessionEvent
-from monitor.observations import Observation, ObsKind, summary
+from monitor.observations import Observation, ObsKind, describe
 from monitor.readings import Reading
 from monitor.report_data import MonitoringFormSummary, ReportData, ReportRow, ReportSeries, SignatureLine
 from monitor.session import DosingProtocol
@@ -100,7 +100,7 @@ def _alarm_rows(events: Sequence[SessionEvent], t0: float | None) -> tuple[Repor
 def _observation_rows(current: Sequence[Observation], t0: float | None) -> tuple[ReportRow, ...]:
     rows = []
     for o in sorted(current, key=lambda o: o.t):
-        text = summary(o) + (f" (amended: {o.reason})" if o.amends else "")
+        text = describe(o) + (f" (amended: {o.reason})" if o.amends else "")
         rows.append(ReportRow(_minute(o.t, t0), _clock(o.t), text, o.author))
     return tuple(rows)
 
@@ -167,7 +167,7 @@ def report_data(db: Database, ref: int | str) -> ReportData:
         patient_id=session.patient_id,
         protocol=session.protocol.label,
         clinician=session.clinician,
-        doses=tuple(f"{_minute(o.t, t0) or '—'} min: {summary(o)}" for o in doses),
+        doses=tuple(f"{_minute(o.t, t0) or '—'} min: {describe(o)}" for o in doses),
         lots=tuple(sorted({str(o.data.get("lot", "")) for o in doses} - {""})),
         started=_clock(session.started),
         t0=_clock(t0) if t0 is not None else "no dose recorded",

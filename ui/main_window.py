@@ -34,7 +34,7 @@ from monitor.clock import Clock
 from monitor.core import Core
 from monitor.errors import KnownError
 from monitor.events import EventKind, SessionEvent, TechnicalNotice
-from monitor.observations import summary as observation_summary
+from monitor.observations import describe as describe_observation
 from monitor.readings import DeviceStatus
 from monitor.session import Session, SessionInfo, SessionState
 from ui import theme
@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self.alarm_bar.limits_button.clicked.connect(self.open_alarm_limits)
         self.alarm_list = AlarmList()
         self.observations = ObservationPanel(core, self, self.show_error)  # issue 6: checkpoints, entry, event list
-        self.observations.on_saved = lambda o: self.trends.add_marker(o.t, observation_summary(o))
+        self.observations.on_saved = lambda o: self.trends.add_marker(o.t, describe_observation(o))
         self.side_tabs = QTabWidget()  # the event list and the alarm log beside the plots
         self.side_tabs.addTab(self.observations.events, "Observations")
         self.side_tabs.addTab(self.alarm_list, "Alarm log")

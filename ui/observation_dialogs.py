@@ -90,7 +90,7 @@ class ObservationDialog(QDialog):
         form.addRow("Recorded by", self.author_edit)
         if original is not None:
             form.addRow("Reason for amendment", self.reason_edit)
-            orig = QLabel(f"Original (stays in the record): {ob.summary(original)} — {original.author}")
+            orig = QLabel(f"Original (stays in the record): {ob.describe(original)} — {original.author}")
             orig.setWordWrap(True)
             form.addRow(orig)
         outer = QVBoxLayout(self)

@@ -33,6 +33,7 @@ from monitor import observations as ob
 from monitor.core import Core
 from monitor.errors import KnownError
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
+from monitor.obs_kinds import SCALE_BY_KEY, SCALES
 from monitor.observations import Observation, ObservationError, ObsKind
 from monitor.schedule import CheckKind, CheckState, DoseGateState, ScheduleStatus, dose_gate
 from monitor.session import SessionState
@@ -41,14 +42,11 @@ from ui.observation_dialogs import (
     DIALOG_FOR,
     AdverseEventDialog,
     BpAckDialog,
-    CadssDialog,
     ChecklistDialog,
     DischargeDialog,
     DoseDialog,
     MarkerDialog,
-    MoaasDialog,
     ObservationDialog,
-    RassDialog,
     VitalsDialog,
 )
 
@@ -60,18 +58,20 @@ STATE_STYLE: dict[CheckState, str] = {
     CheckState.OVERDUE: "color: #fff; background: #c0392b; font-weight: bold;",
     CheckState.DONE: f"color: {theme.STATE_OK}; border: 1px solid {theme.PANEL_BORDER};",
 }
-#: Actions: (name, button text, hotkey).
-ACTIONS: tuple[tuple[str, str, str], ...] = (
+#: Actions: (name, button text, hotkey), in hotkey order; the scales' come from ``monitor.obs_kinds``.
+ACTIONS: tuple[tuple[str, str, str], ...] = tuple(sorted((
     ("dose", "Dose…", "F2"),
-    ("moaas", "MOAA/S", "F3"),
-    ("cadss", "CADSS", "F4"),
-    ("rass", "RASS", "F5"),
+    *((s.key, s.label, s.hotkey) for s in SCALES.values()),
     ("ae", "AE…", "F6"),
     ("vitals", "Vitals…", "F7"),
     ("marker", "Note…", "F8"),
     ("checklist", "Pre-dose…", "F9"),
     ("discharge", "Discharge…", "F10"),
-)
+), key=lambda action: int(action[2][1:])))
+#: The dialogs opened by name that are not scales (a scale's dialog is ``DIALOG_FOR[its kind]``).
+_DIALOG_NAMED: dict[str, type[ObservationDialog]] = {
+    "ae": AdverseEventDialog, "vitals": VitalsDialog, "marker": MarkerDialog, "checklist": ChecklistDialog,
+}
 #: One-tap presets (kind, text), recorded at once at "now" by the session's clinician.
 PRESETS: tuple[tuple[ObsKind, str, str], ...] = (
     (ObsKind.THERAPY, "EMDR set started", "Ctrl+E"),
@@ -129,10 +129,10 @@ class EventList(QWidget):
         self._obs[obs.obs_id] = obs
         when = _mm_ss_from(obs.t, t0)
         if obs.amends is not None:
-            text = f"   ↳ amended {when}: {ob.summary(obs)} — {obs.author} (reason: {obs.reason})"
+            text = f"   ↳ amended {when}: {ob.describe(obs)} — {obs.author} (reason: {obs.reason})"
             row = self._row_after(obs.amends)
         else:
-            text = f"{when}  {ob.summary(obs)} — {obs.author}"
+            text = f"{when}  {ob.describe(obs)} — {obs.author}"
             row = self._row_for_time(obs.t)
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, obs.obs_id)
@@ -346,8 +346,8 @@ class ObservationPanel(QWidget):
             minutes = None if t0 is None else (self._clock.now() - t0) / 60.0
             dialog = DischargeDialog(*args, reasons=reasons, minutes_from_t0=minutes, **kw)
         else:
-            cls = {"moaas": MoaasDialog, "cadss": CadssDialog, "rass": RassDialog, "ae": AdverseEventDialog,
-                   "vitals": VitalsDialog, "marker": MarkerDialog, "checklist": ChecklistDialog}[name]
+            scale = SCALE_BY_KEY.get(name)
+            cls = DIALOG_FOR[scale.kind] if scale is not None else _DIALOG_NAMED[name]
             dialog = cls(*args, **kw)
         return self._show(dialog)
 
@@ -375,8 +375,8 @@ class ObservationPanel(QWidget):
         if cls is None:
             self._on_error(f"a {original.kind.value.replace('_', ' ')} entry cannot be amended: add a note that says what is wrong")
             return None
-        name = {MoaasDialog: "moaas", CadssDialog: "cadss", RassDialog: "rass", AdverseEventDialog: "ae", VitalsDialog: "vitals",
-                MarkerDialog: "marker", ChecklistDialog: "checklist", DoseDialog: "dose"}[cls]
+        scale = SCALES.get(original.kind)
+        name = scale.key if scale is not None else {cls: name for name, cls in _DIALOG_NAMED.items()}.get(cls, "dose")
         root = self._core.observations.get(original.amends) if original.amends else original
         return self.open(name, original=root or original)
 

@@ -53,7 +53,7 @@ from monitor.alarms.model import AlarmPriority
 from monitor.channels import CHANNELS, ChannelKind
 from monitor.errors import KnownError
 from monitor.events import EventKind, SessionEvent
-from monitor.observations import ObservationLog, ObsKind, summary
+from monitor.observations import ObservationLog, ObsKind, describe
 from monitor.ports import SessionExports, SessionReader, SignOff
 from monitor.report_data import SignatureLine
 from monitor.schedule import load_templates
@@ -141,7 +141,7 @@ def observation_marks(events: list[SessionEvent]) -> list[ObsMark]:
             marks.append(ObsMark(ev.t, 0.0, f"Note: {str(ev.data.get('text', ''))[:40]}"))
     for obs in log.current():
         try:
-            text = summary(obs)
+            text = describe(obs)
         except (KeyError, ValueError, TypeError):
             text = obs.kind.value
         if obs.amends:

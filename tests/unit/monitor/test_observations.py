@@ -62,7 +62,7 @@ def test_adverse_event_other_needs_text_and_onset_not_after_record():
     with pytest.raises(ObservationError, match="at least one"):
         ob.adverse_event(T, "n", items=[])
     ae = ob.adverse_event(T, "n", items=["nausea", "vomiting"], onset_t=T - 60, intervention="ondansetron", serious=False)
-    assert ob.summary(ae) == "AE: Nausea, Vomiting"
+    assert ob.describe(ae) == "AE: Nausea, Vomiting"
 
 
 def test_discharge_needs_complete_checklist():
