@@ -8,7 +8,8 @@ LinearRegionItem selects a range. x is minutes from t0 (from the start when ther
 clock time.
 
 A side panel holds the summary (``monitor.summary``: computed on a worker thread after the first
-paint, as it needs every reading as a ``Reading``), the signatures with a Sign button, and the exports.
+paint, as it needs every reading as a ``Reading``), the signatures with a Sign button, and the exports
+(``ui.review_side_panel``; its dialogs in ``ui.review_dialogs``).
 
 Loading: the numerics of the whole session come in one query as numpy arrays; the pleth (1.1
 million samples per 4 hours) as the envelope of each stored ~1 s chunk, and every sample of the
@@ -23,7 +24,6 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,19 +31,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFileDialog,
-    QFormLayout,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QScrollArea,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -58,8 +48,9 @@ from monitor.ports import SessionExports, SessionReader, SignOff
 from monitor.report_data import SignatureLine
 from monitor.schedule import load_templates
 from monitor.session import SessionInfo
-from monitor.summary import SessionSummary, summarize_recorded, summary_lines
+from monitor.summary import SessionSummary
 from ui import theme
+from ui.review_side_panel import ReviewSidePanel
 
 GAP_S = 30.0  # a numeric channel silent this long draws a gap
 NUMERIC_TOLERANCE_S = 5.0  # the crosshair shows a continuous value this close to its instant
@@ -76,7 +67,6 @@ PRIORITY_COLOURS = {AlarmPriority.LOW: theme.ALARM_LOW, AlarmPriority.MEDIUM: th
 PAUSED_COLOUR = "#6b7580"
 WAVE_GAP_SAMPLES = 3  # a waveform silent this many sample intervals (or chunks, in the envelope) draws a gap
 PLETH_DETAIL_S = 600.0  # zoomed in to 10 minutes or less, the pleth shows every sample
-PANEL_WIDTH = 380
 OBS_ROWS = {ObsKind.MOAAS: 3.0, ObsKind.CADSS: 2.0, ObsKind.DOSE: 1.0, ObsKind.INTERVENTION: 1.0}
 
 
@@ -175,7 +165,7 @@ class _TimeAxis(pg.AxisItem):
         return [time.strftime(fmt, time.localtime(self.origin + v * 60.0)) for v in values]
 
 
-class ReviewWindow(QWidget):
+class ReviewWindow(ReviewSidePanel, QWidget):
     """One session, read through ``reader``; ``range_selected`` carries (t_from, t_to) UTC seconds.
 
     ``signoff`` and ``exports`` (optional) enable the Sign and Export buttons; ``replay`` (optional,
@@ -320,189 +310,6 @@ class ReviewWindow(QWidget):
         self.axes = [self.time_axis]
         for i, name in enumerate(rows):
             layout.layout.setRowStretchFactor(i, 2 if name in ("pleth", "alarms", "observations") else 3)
-
-    # ---- side panel: summary, signatures, exports -------------------------------------------
-
-    def _side_panel(self) -> QWidget:
-        panel = QWidget()
-        panel.setObjectName("reviewPanel")
-        col = QVBoxLayout(panel)
-        col.setContentsMargins(6, 0, 6, 0)
-
-        def heading(text: str) -> QLabel:
-            label = QLabel(text)
-            label.setFont(theme.font(theme.SMALL_PX + 2, bold=True))
-            return label
-
-        col.addWidget(heading("Summary"))
-        self.summary_status = QLabel("Computing the summary…")
-        self.summary_status.setWordWrap(True)
-        col.addWidget(self.summary_status)
-        self.summary_form = QFormLayout()
-        self.summary_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        col.addLayout(self.summary_form)
-        self.summary_labels: dict[str, QLabel] = {}
-
-        col.addWidget(_separator())
-        col.addWidget(heading("Signatures"))
-        self.signature_labels = QVBoxLayout()
-        col.addLayout(self.signature_labels)
-        self.sign_button = QPushButton("Sign…")
-        self.sign_button.setEnabled(self._signoff is not None)
-        self.sign_button.clicked.connect(self._sign_dialog)
-        col.addWidget(self.sign_button)
-        self._show_signatures(None, pending=True)
-
-        col.addWidget(_separator())
-        col.addWidget(heading("Export"))
-        grid = QGridLayout()
-        self.export_buttons: dict[str, QPushButton] = {}
-        formats = self._exports.formats() if self._exports is not None else {}
-        for i, (code, spec) in enumerate(formats.items()):
-            button = QPushButton(spec.label)
-            button.setToolTip(spec.description)
-            button.clicked.connect(lambda _=False, c=code: self._export_dialog(c))
-            grid.addWidget(button, i // 3, i % 3)
-            self.export_buttons[code] = button
-        col.addLayout(grid)
-        self.replay_button = QPushButton("Replay on the dashboard…")
-        self.replay_button.setToolTip("Play the session back through the live dashboard, 1x to 60x")
-        self.replay_button.setEnabled(self._replay is not None)
-        self.replay_button.clicked.connect(self._replay_dialog)
-        col.addWidget(self.replay_button)
-        self.action_status = QLabel("")
-        self.action_status.setWordWrap(True)
-        col.addWidget(self.action_status)
-        col.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFixedWidth(PANEL_WIDTH)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setStyleSheet(f"QScrollArea, QWidget#reviewPanel {{ background: {theme.PANEL}; }} QLabel {{ font-size: {theme.SMALL_PX}px; }}")
-        return scroll
-
-    def _compute_summary(self) -> None:
-        """Worker thread: the signatures checked against the record's hash (~1 s for a signed 4-hour
-        session) and the summary over every reading as a ``Reading`` (~0.5 s), so neither holds up
-        the first paint. Results and errors go to the future; ``_poll_summary`` shows them."""
-        try:
-            signatures: list[SignatureLine] | KnownError | None = None
-            if self._signoff is not None:
-                try:
-                    signatures = self._signoff.signatures(self.session_id)
-                except KnownError as exc:
-                    signatures = exc
-            readings = self._reader.readings(self.session_id)
-            summary = summarize_recorded(self.info, readings, self.events, end_t=self.end_t)
-            self._summary_future.set_result((summary, signatures))
-        except BaseException as exc:  # delivered to the GUI thread by _poll_summary (a bug reaches the crash handler)
-            self._summary_future.set_exception(exc)
-
-    def _poll_summary(self) -> None:
-        if not self._summary_future.done():
-            return
-        self._summary_poll.stop()
-        try:
-            self.summary, signatures = self._summary_future.result()
-        except KnownError as exc:
-            self.summary_status.setText(f"The summary could not be computed: {exc}")
-            self._show_signatures(exc)
-            return
-        self._show_signatures(signatures)
-        self.summary_status.setText("Post-dose figures; minutes from the first dose.")
-        for label, text in summary_lines(self.summary):
-            value = QLabel(text)
-            value.setWordWrap(True)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            name = QLabel(label)
-            name.setStyleSheet(f"color: {theme.TEXT_DIM};")
-            self.summary_form.addRow(name, value)
-            self.summary_labels[label] = value
-        self.summary_ready.emit()
-
-    def refresh_signatures(self) -> None:
-        """Read every signature again, each checked against the record now (outdated ones in red)."""
-        if self._signoff is None:
-            self._show_signatures(None)
-            return
-        try:
-            self._show_signatures(self._signoff.signatures(self.session_id))
-        except KnownError as exc:
-            self._show_signatures(exc)
-
-    def _show_signatures(self, signatures: list[SignatureLine] | KnownError | None, pending: bool = False) -> None:
-        while self.signature_labels.count():
-            item = self.signature_labels.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
-        self.signatures: list[SignatureLine] = []
-        if pending:
-            lines = [("Checking the signatures against the record…", theme.TEXT_DIM)]
-        elif self._signoff is None:
-            lines = [("Signing is not available here.", theme.TEXT_DIM)]
-        elif isinstance(signatures, KnownError):
-            lines = [(f"Signatures could not be read: {signatures}", theme.STATE_BAD)]
-        else:
-            self.signatures = list(signatures or [])
-            lines = [(s.text, theme.TEXT if s.valid else theme.STATE_BAD) for s in self.signatures]
-            if not lines:
-                lines = [("Not yet reviewed.", theme.TEXT_DIM)]
-        for text, colour in lines:
-            label = QLabel(text)
-            label.setWordWrap(True)
-            label.setStyleSheet(f"color: {colour};")
-            self.signature_labels.addWidget(label)
-
-    def sign(self, login: str, password: str, meaning: str, *, interrupted_ok: bool = False) -> SignatureLine:
-        """Sign this session (``KnownError`` if refused) and show the signatures again."""
-        if self._signoff is None:
-            raise KnownError("signing is not available in this window")
-        line = self._signoff.sign(self.session_id, login, password, meaning, interrupted_ok=interrupted_ok)
-        self.refresh_signatures()
-        self.action_status.setText(line.text)
-        return line
-
-    def _sign_dialog(self) -> None:
-        if self._signoff is not None:
-            SignDialog(self, self._signoff.meanings, interrupted=self.info.ended is None).exec()
-
-    def export_to(self, fmt: str, path: str) -> str | None:
-        """Write the session as ``fmt`` to ``path``; the outcome is shown under the buttons. Returns the
-        path written, or None (the message says why)."""
-        if self._exports is None:
-            return None
-        try:
-            written = self._exports.export(self.session_id, fmt, path)
-        except KnownError as exc:
-            self.action_status.setText(f"Not exported: {exc}")
-            self.action_status.setStyleSheet(f"color: {theme.STATE_BAD};")
-            return None
-        self.action_status.setText(f"Wrote {written}")
-        self.action_status.setStyleSheet(f"color: {theme.TEXT};")
-        return written
-
-    def _export_dialog(self, fmt: str) -> None:
-        if self._exports is None:
-            return
-        spec = self._exports.formats()[fmt]
-        what, suffix = spec.description, spec.suffix
-        default = str(Path.home() / f"session-{self.session_id}-{self.info.patient_id}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export session {self.session_id}: {what}", default, f"*{suffix}")
-        if path:
-            self.export_to(fmt, path)
-
-    def _replay_dialog(self) -> None:
-        if self._replay is None:
-            return
-        dialog = ReplayDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            try:
-                self._replay(self.session_id, dialog.speed())
-            except KnownError as exc:
-                self.action_status.setText(f"Replay not started: {exc}")
-                return
-            self.action_status.setText(f"Replay of session {self.session_id} started at {dialog.speed():g}x in a new window")
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._summary_poll.stop()
@@ -767,78 +574,3 @@ class ReviewWindow(QWidget):
 
 def _fmt(v: float, decimals: int) -> str:
     return "—" if not math.isfinite(v) else f"{v:.{decimals}f}"
-
-
-def _separator() -> QFrame:
-    line = QFrame()
-    line.setFrameShape(QFrame.Shape.HLine)
-    line.setStyleSheet(f"color: {theme.PANEL_BORDER};")
-    return line
-
-
-class SignDialog(QDialog):
-    """Login ID, password and meaning (21 CFR 11.50: printed name, time and meaning go with the
-    signature); for a session with no end, the signer must confirm it was cut short."""
-
-    def __init__(self, window: ReviewWindow, meanings: tuple[str, ...], *, interrupted: bool) -> None:
-        super().__init__(window)
-        self.setWindowTitle(f"Sign session {window.session_id}")
-        self._window = window
-        self.login = QLineEdit()
-        self.password = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
-        self.meaning = QComboBox()
-        self.meaning.addItems(list(meanings))
-        self.interrupted = QCheckBox("This session was cut short (crash or power loss); no bedside is still recording it")
-        self.interrupted.setVisible(interrupted)
-        self.error = QLabel("")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.STATE_BAD};")
-        form = QFormLayout(self)
-        form.addRow("Signer ID", self.login)
-        form.addRow("Password", self.password)
-        form.addRow("Meaning", self.meaning)
-        form.addRow(self.interrupted)
-        form.addRow(self.error)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Sign")
-        buttons.accepted.connect(self.try_sign)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def try_sign(self) -> None:
-        """Sign, or keep the dialog open with the reason (wrong password, no end...)."""
-        try:
-            self._window.sign(
-                self.login.text(), self.password.text(), self.meaning.currentText(), interrupted_ok=self.interrupted.isChecked()
-            )
-        except KnownError as exc:
-            self.error.setText(str(exc))
-            self.password.clear()
-            return
-        self.accept()
-
-
-class ReplayDialog(QDialog):
-    """How fast to play the session back on the dashboard (1x-60x)."""
-
-    SPEEDS = (1, 2, 5, 10, 30, 60)
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Replay on the dashboard")
-        self.speed_box = QComboBox()
-        for v in self.SPEEDS:
-            self.speed_box.addItem(f"{v}x", v)
-        self.speed_box.setCurrentIndex(self.SPEEDS.index(10))
-        form = QFormLayout(self)
-        form.addRow("Speed", self.speed_box)
-        note = QLabel("The replay opens the live dashboard in a new window; it is not added to the recorded sessions.")
-        note.setWordWrap(True)
-        form.addRow(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def speed(self) -> float:
-        return float(self.speed_box.currentData())

@@ -20,7 +20,8 @@ from recordings.reader import RecordingReader
 from recordings.recorder import Recorder
 from recordings.signoff import DatabaseSignOff
 from tests.gui.review_fixtures import record_session, record_synthetic
-from ui.review_window import ReviewWindow, SignDialog
+from ui.review_dialogs import SignDialog
+from ui.review_window import ReviewWindow
 from ui.session_browser import SessionBrowser
 
 T_START = 1_800_000_000.0
