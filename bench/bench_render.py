@@ -11,11 +11,17 @@ offscreen platform might coalesce. ``--method repaint`` uses ``repaint()`` + ``p
 instead.
 
 Reference = bare pyqtgraph in the same run, interleaved frame by frame with the dashboard: one
-GraphicsLayoutWidget of the same size with the same number of PlotItems, one plain PlotDataItem per
-buffer the dashboard draws (default options: no clip-to-view, no downsampling), fed the same
-snapshots with setData every frame and rendered the same way.
+GraphicsLayoutWidget of the same size with the same number of PlotItems, one PlotDataItem per
+buffer the dashboard draws, with what any careful pyqtgraph user switches on for long series —
+clip-to-view and automatic peak downsampling over a fixed view of the whole session — fed the same
+snapshots with setData every frame and rendered the same way. So the ratio is our cost over
+pyqtgraph used well, not over pyqtgraph used naively.
 
-Run:  python -m bench.bench_render [--frames 100] [--hours 4] [--method grab|repaint]
+Both are measured twice in one run: on a quiet machine, and with ``--busy`` (default 1) CPU-bound
+processes running, as when the dashboard shares this 2-core machine with another program. Target:
+the dashboard's median ≤ 16 ms (60 fps) in both, and ≤ 1.5x the reference.
+
+Run:  python -m bench.bench_render [--frames 100] [--hours 4] [--method grab|repaint] [--busy 1]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -32,6 +39,7 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from bench.report import verdict  # noqa: E402
 from monitor.clock import FakeClock  # noqa: E402
 from monitor.core import Core  # noqa: E402
 from monitor.ports import DeviceInfo  # noqa: E402
@@ -98,17 +106,24 @@ def fill(core: Core, clock: FakeClock, feed: Feed, seconds: int) -> None:
 class BarePlots:
     """The reference: same PlotItems count, plain curves, same data, setData every frame."""
 
-    def __init__(self, core: Core, width: int, height: int) -> None:
+    def __init__(self, core: Core, width: int, height: int, hours: float) -> None:
         self._core = core
         self.widget = pg.GraphicsLayoutWidget()
         self.widget.resize(width, height)
         self._curves: list[tuple[str, str, pg.PlotDataItem]] = []
         plots = [self.widget.addPlot(row=i, col=0) for i in range(len(ROWS) + 1)]  # trend rows + pleth
         for plot, spec in zip(plots, ROWS, strict=False):
+            plot.setXRange(-hours * 60.0, 0.0, padding=0.0)  # a fixed view, so clip-to-view has work to do
+            plot.setYRange(0.0, 250.0, padding=0.0)
             channels = spec.lines + (("nibp_sys", "nibp_dia", "nibp_map") if spec.nibp else ())
             for ch in channels:
                 for src, _ in core.store.series(ch):
-                    self._curves.append((ch, src, plot.plot(pen=pg.mkPen("y", width=1))))
+                    curve = plot.plot(pen=pg.mkPen("y", width=1))
+                    curve.setClipToView(True)
+                    curve.setDownsampling(auto=True, method="peak")
+                    self._curves.append((ch, src, curve))
+        plots[-1].setXRange(-6.0 / 60.0, 0.0, padding=0.0)
+        plots[-1].setYRange(0.0, 1.0, padding=0.0)
         for src, _ in core.store.series("pleth"):
             self._curves.append(("pleth", src, plots[-1].plot(pen=pg.mkPen("c", width=1))))
 
@@ -138,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=800)
     parser.add_argument("--method", choices=("grab", "repaint"), default="grab")
+    parser.add_argument("--busy", type=int, default=1, help="CPU-bound processes in the second measurement")
     parser.add_argument("--screenshot", default="", help="also save the dashboard's last frame as PNG")
     args = parser.parse_args(argv)
 
@@ -160,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     window.resize(args.width, args.height)
     window.set_trend_window(TrendWindow.SESSION)
     window.show()
-    bare = BarePlots(core, args.width, args.height)
+    bare = BarePlots(core, args.width, args.height, args.hours)
     bare.widget.show()
     for _ in range(5):  # warm-up: first layouts, font caches, the waveform panel appearing
         adapter.tick()
@@ -169,9 +185,47 @@ def main(argv: list[str] | None = None) -> int:
         render(bare.widget, app, args.method)
     app.processEvents()
 
+    results = []
+    i = seconds
+    for busy in (0, args.busy):
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
+        try:
+            dash_ms, bare_ms, i = measure(core, clock, feed, window, bare, adapter, app, args, i)
+        finally:
+            for p in hogs:
+                p.kill()
+                p.wait()
+        results.append((busy, dash_ms, bare_ms))
+
+    if args.screenshot:
+        window.save_screenshot(args.screenshot)
+    points = sum(len(buf) for ch in TREND_CHANNELS for _, buf in core.store.series(ch))
+    print(
+        f"setup: {args.hours:g} h session ({points} trend points, {adapter.frames} frames), "
+        f"{args.width}x{args.height}, render = {args.method}, filled in {fill_s:.1f} s"
+    )
+    for busy, dash_ms, bare_ms in results:
+        d_med, b_med = statistics.median(dash_ms), statistics.median(bare_ms)
+        ratio = d_med / b_med
+        met = ratio <= TARGET_RATIO and d_med <= TARGET_MS
+        condition = "quiet" if busy == 0 else f"{busy} busy process{'es' if busy > 1 else ''}"
+        print(
+            f"render [{condition}]: dashboard median {d_med:.1f} ms, bare pyqtgraph (clip + peak downsampling) "
+            f"{b_med:.1f} ms, ratio {ratio:.2f} (target <= {TARGET_RATIO}x and <= {TARGET_MS:g} ms): {verdict(met)}"
+        )
+        print(f"render [{condition}]: p90 dashboard {pct(dash_ms, 90):.1f} ms, bare pyqtgraph {pct(bare_ms, 90):.1f} ms")
+    window.close()
+    bare.widget.close()
+    return 0  # a missed target is its verdict line ("NOT MET"), which the bench runner collects
+
+
+def measure(
+    core: Core, clock: FakeClock, feed: Feed, window: MainWindow, bare: BarePlots, adapter: CoreAdapter,
+    app: QApplication, args: argparse.Namespace, i: int,
+) -> tuple[list[float], list[float], int]:
+    """``args.frames`` frames, each after one more second of data: (dashboard ms, reference ms, next second)."""
     dash_ms: list[float] = []
     bare_ms: list[float] = []
-    i = seconds
     for _ in range(args.frames):
         readings, block = feed.second(i, T_START + i)
         core.put_readings(readings)
@@ -187,26 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         bare.frame(clock.now())
         render(bare.widget, app, args.method)
         bare_ms.append((time.perf_counter() - t) * 1000)
-
-    if args.screenshot:
-        window.save_screenshot(args.screenshot)
-    d_med, b_med = statistics.median(dash_ms), statistics.median(bare_ms)
-    ratio = d_med / b_med
-    met = ratio <= TARGET_RATIO and d_med <= TARGET_MS
-    points = sum(len(buf) for ch in TREND_CHANNELS for _, buf in core.store.series(ch))
-    print(
-        f"setup: {args.hours:g} h session ({points} trend points, {adapter.frames} frames), "
-        f"{args.width}x{args.height}, render = {args.method}, filled in {fill_s:.1f} s"
-    )
-    print(
-        f"render: dashboard median {d_med:.1f} ms, bare pyqtgraph {b_med:.1f} ms, ratio {ratio:.2f} "
-        f"(target <= {TARGET_RATIO}x and <= {TARGET_MS:g} ms): {'MET' if met else 'NOT MET'}"
-    )
-    print(f"p90: dashboard {pct(dash_ms, 90):.1f} ms, bare pyqtgraph {pct(bare_ms, 90):.1f} ms")
-    window.close()
-    bare.widget.close()
-    return 0 if met else 1
-
+    return dash_ms, bare_ms, i
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,9 +1,10 @@
 """The live dashboard: header with the session clock, trends and sweep on the left, big numerics on
 the right, device status at the bottom, technical notices on top.
 
-Everything is pulled from the core once per frame (``CoreAdapter.frame``); plots redraw every frame
-they have something new, labels at most every ``label_interval_s`` (~250 ms) so a 60 fps timer does
-not turn into 60 text layouts a second. Core errors (``ValueError`` for a refused session action,
+Everything is pulled from the core once per frame (``CoreAdapter.frame``): plots and the numeric
+tiles every frame (a tile touches a label only when its text changes, so the nurse's numbers are
+as fresh as the trend); the other labels (clock, device line, observations) at most every
+``label_interval_s`` (~250 ms) so a 60 fps timer does not turn into 60 text layouts a second. Core errors (``ValueError`` for a refused session action,
 ``KnownError`` from the recording) are shown to the nurse, never raised into Qt.
 """
 
@@ -229,7 +230,8 @@ class MainWindow(QMainWindow):
     # ---- per frame -------------------------------------------------------------------------------
     @Slot(float)
     def refresh(self, now: float) -> None:
-        """One frame: plots when visible; labels at most every ``label_interval_s`` (or at once after an event)."""
+        """One frame: plots and tiles when visible; other labels at most every ``label_interval_s``
+        (or at once after an event)."""
         if not self.isVisible():
             return
         self._refresh_alarms(now)
@@ -237,6 +239,8 @@ class MainWindow(QMainWindow):
             self.trends.refresh(now)
         if self.waveform.isVisible():
             self.waveform.refresh(now)
+        if self.tiles.isVisible():
+            self.tiles.refresh(now)
         mono = time.monotonic()
         if self._labels_due or mono - self._last_labels >= self._label_interval_s:
             self._last_labels = mono
@@ -246,8 +250,6 @@ class MainWindow(QMainWindow):
     def _refresh_labels(self, now: float) -> None:
         info = self._session_info()
         self._refresh_header(info, now)
-        if self.tiles.isVisible():
-            self.tiles.refresh(now)
         if self.status_line.isVisible():
             self.status_line.refresh(now)
         self.observations.refresh(now)

@@ -107,18 +107,26 @@ def test_tile_values_are_large_enough_for_3_m(window, core, clock, frame):
         assert tile._value.pixel_size >= 48
 
 
-def test_labels_are_throttled(qtbot, core, clock, adapter):
+def test_tiles_follow_every_frame_while_other_labels_are_throttled(qtbot, core, clock, adapter):
+    """The big numbers are what the nurse reads: a new value is on its tile in the next frame
+    (issue 18: the tiles were refreshed with the slow labels, up to 250 ms late)."""
     w = MainWindow(core, clock, adapter, label_interval_s=3600.0)
     qtbot.addWidget(w)
     w.show()
+    status_refreshes: list[float] = []
+    refresh_status = w.status_line.refresh
+    w.status_line.refresh = lambda now: (status_refreshes.append(now), refresh_status(now))  # type: ignore[method-assign]
     core.put_readings(readings("spo2", [97], clock.now()))
     core.process_pending()
     adapter.tick()  # first frame (and the device's "streaming" event) refresh the labels
     assert w.tiles.spo2.value_text == "97"
-    core.put_readings(readings("spo2", [95], clock.now() + 1))
+    assert len(status_refreshes) == 1
+    clock.advance(1.0)
+    core.put_readings(readings("spo2", [95], clock.now()))
     core.process_pending()
     adapter.tick()
-    assert w.tiles.spo2.value_text == "97"  # within the interval: labels untouched
+    assert w.tiles.spo2.value_text == "95"  # the tile: in this very frame
+    assert len(status_refreshes) == 1  # the device status line: within the interval, untouched
 
 
 def test_hidden_window_skips_refresh(qtbot, core, clock, adapter):
