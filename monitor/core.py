@@ -32,11 +32,11 @@ from monitor.alarms import (
 from monitor.clock import Clock
 from monitor.errors import KnownError
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
-from monitor.observations import ObsKind, Observation, ObservationError, ObservationLog, check_time, summary
+from monitor.observations import Observation, ObservationError, ObservationLog, ObsKind, check_time, summary
 from monitor.ports import DeviceInfo, RecordingSink
 from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
 from monitor.ring import TimeSeriesBuffer
-from monitor.schedule import BpSample, DoseGateState, ProtocolTemplate, ScheduleStatus, dose_gate, evaluate
+from monitor.schedule import BpSample, CheckKind, CheckState, DoseGateState, ProtocolTemplate, ScheduleStatus, dose_gate, evaluate
 from monitor.session import DosingProtocol, Session, SessionInfo
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ class Core:
         self._alarm_config: WorkstationAlarmConfig | None = None
         #: time.monotonic() of the last alarm tick: the app's alarm watchdog reads it (requirement 25).
         self.last_alarm_tick = time.monotonic()
+        self._overdue_notified: dict[str, str] = {}  # overdue BP checkpoints with an active notice
 
     # ---- DriverSink (any thread; only queues) -------------------------------------------------
     def register_device(self, info: DeviceInfo) -> None:
@@ -190,6 +191,7 @@ class Core:
             raise ValueError("a session is already running; end it before starting another")
         self.store.clear()
         self.observations = ObservationLog()
+        self._overdue_notified.clear()  # a new session starts with no overdue notices of its own
         if self._recorder is not None:
             session.assign_id(self._recorder.begin_session(session.info))
         self._session = session
@@ -531,7 +533,26 @@ class Core:
     def _alarm_tick(self) -> None:
         with self._alarm_lock:
             self._publish_alarms(self._alarms.tick(self.clock.now()))
+        self._overdue_notices(self.clock.now())
         self.last_alarm_tick = time.monotonic()
+
+    def _overdue_notices(self, now: float) -> None:
+        """An overdue BP checkpoint (REMS: T+40, the repeats, before discharge) is also a technical
+        notice: shown in the banner and recorded, cleared once the BP is taken (requirement 3). Runs
+        on the core's clock tick, so it does not depend on a window repainting."""
+        s = self._session
+        running = s is not None and s.info.ended is None
+        status = self.schedule_status(now) if running else None
+        overdue = {} if status is None else {
+            c.checkpoint.key: c.label for c in status.checkpoints if c.state is CheckState.OVERDUE and c.checkpoint.kind is CheckKind.BP
+        }
+        for key in self._overdue_notified.keys() - overdue.keys():
+            label = self._overdue_notified.pop(key)
+            self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} taken", NoticeLevel.INFO, now, active=False))
+        for key, label in overdue.items():
+            if key not in self._overdue_notified:
+                self._overdue_notified[key] = label
+                self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} is overdue — take a blood pressure", NoticeLevel.WARNING, now))
 
     def _publish_alarms(self, events: list[AlarmEvent], record: bool = True) -> None:
         """Hand the engine's events to the GUI and the alarm log, then a fresh AlarmState if it
