@@ -36,7 +36,17 @@ from monitor.observations import Observation, ObservationError, ObservationLog, 
 from monitor.ports import DeviceInfo, RecordingSink
 from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
 from monitor.ring import TimeSeriesBuffer
-from monitor.schedule import BpSample, CheckKind, CheckState, DoseGateState, ProtocolTemplate, ScheduleStatus, dose_gate, evaluate
+from monitor.schedule import (
+    BpSample,
+    CheckKind,
+    CheckState,
+    DoseGate,
+    DoseGateState,
+    ProtocolTemplate,
+    ScheduleStatus,
+    dose_gate,
+    evaluate,
+)
 from monitor.session import DosingProtocol, Session, SessionInfo
 
 log = logging.getLogger(__name__)
@@ -208,7 +218,7 @@ class Core:
     def mark_dose(self, t: float | None = None, user: str = "") -> SessionInfo:
         session = self._require_session()
         if session.info.t0 is None:
-            gate = dose_gate(self.template, session.info, self.observations.current(), self.bp_samples())
+            gate = self.dose_gate()
             if gate.state is not DoseGateState.OK:
                 raise ObservationError(gate.message)
         info = session.mark_dose(self.clock.now() if t is None else t)
@@ -255,6 +265,12 @@ class Core:
             if "nibp_sys" in vals:
                 out.append(BpSample(o.t, float(vals["nibp_sys"]), float(vals["nibp_dia"])))
         return sorted(out, key=lambda b: b.t)
+
+    def dose_gate(self) -> DoseGate:
+        """May the dose that sets t0 be given now (pre-dose BP taken, a high one acknowledged)?
+        The one place the gate is built for the running session; raises without a session."""
+        session = self._require_session()
+        return dose_gate(self.template, session.info, self.observations.current(), self.bp_samples())
 
     def schedule_status(self, now: float | None = None) -> ScheduleStatus | None:
         """Checkpoints and the discharge lock of the running session (None without a template)."""
@@ -315,9 +331,9 @@ class Core:
     def _dose_warnings(self, obs: Observation, sets_t0: bool) -> list[str]:
         """Spravato devices under the minimum gap; the protocol gate for the dose that sets t0."""
         tpl = self.template
-        session = self._require_session()
+        self._require_session()
         if sets_t0:
-            gate = dose_gate(tpl, session.info, self.observations.current(), self.bp_samples())
+            gate = self.dose_gate()
             if gate.state is not DoseGateState.OK:
                 raise ObservationError(gate.message)
         out: list[str] = []

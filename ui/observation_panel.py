@@ -34,7 +34,7 @@ from monitor.core import Core
 from monitor.errors import KnownError
 from monitor.events import EventKind, SessionEvent
 from monitor.observations import Observation, ObservationError, ObsKind
-from monitor.schedule import CheckState, DoseGateState, ScheduleStatus, dose_gate
+from monitor.schedule import CheckState, DoseGateState, ScheduleStatus
 from monitor.session import SessionState
 from ui import theme
 from ui.observation_dialogs import (
@@ -277,7 +277,7 @@ class ObservationPanel(QWidget):
             self.buttons["discharge"].setToolTip("\n".join(status.discharge.reasons) or "Discharge allowed")
         gate = None
         if running and info is not None and info.t0 is None:
-            gate = dose_gate(self._core.template, info, self._core.observations.current(), self._core.bp_samples())
+            gate = self._core.dose_gate()
         show = gate is not None and gate.state is DoseGateState.NEED_ACK and gate.bp is not None
         if show and gate is not None and gate.bp is not None:
             self.caution_button.setText(f"BP {gate.bp.sys:g}/{gate.bp.dia:g} above caution — prescriber acknowledge…")
@@ -347,7 +347,7 @@ class ObservationPanel(QWidget):
         tpl = self._core.template
         if s is None or tpl is None:
             return None
-        gate = dose_gate(tpl, s.info, self._core.observations.current(), self._core.bp_samples())
+        gate = self._core.dose_gate()
         if gate.bp is None:
             return None
         dialog = BpAckDialog(self._clock, "", self._submit, sys=gate.bp.sys, dia=gate.bp.dia,
