@@ -617,11 +617,6 @@ class Core:
             self._publish_alarms(events)
         return events
 
-    def check_alarm_change(self, rule_id: str, field_name: str, value: Any, role: Role = Role.OPERATOR) -> None:
-        """Raise ``AlarmSettingError`` (saying why) if the change would be refused."""
-        with self._alarm_lock:
-            self._alarms.check_change(rule_id, field_name, value, role)
-
     def change_alarm_rule(self, rule_id: str, field_name: str, value: Any, user: str, role: Role = Role.OPERATOR) -> list[AlarmEvent]:
         """Change an alarm setting (validated by the engine; ``AlarmSettingError`` if refused). The
         change is clinician input: it is committed to the recording before this returns."""
