@@ -325,14 +325,14 @@ class _Controller:
         pre-dose BP (the first simulated cuff reading) and has a high one acknowledged by the demo
         prescriber, then records the first administration, which sets t0."""
         from monitor import observations as ob
-        from monitor.schedule import DoseGateState, dose_gate
+        from monitor.schedule import DoseGateState
 
         core = self._core
         session = core.session
         tpl = core.template
         if session is None:
             return
-        gate = dose_gate(tpl, session.info, core.observations.current(), core.bp_samples())
+        gate = core.dose_gate()
         if gate.state is DoseGateState.NEED_BP:
             return  # the first cuff reading is not in yet: the next tick tries again
         if gate.state is DoseGateState.NEED_ACK and gate.bp is not None:

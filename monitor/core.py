@@ -37,7 +37,17 @@ from monitor.observations import Observation, ObservationError, ObservationLog, 
 from monitor.ports import DeviceInfo, RecordingSink
 from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
 from monitor.ring import TimeSeriesBuffer
-from monitor.schedule import BpSample, DoseGateState, ProtocolTemplate, ScheduleStatus, dose_gate, evaluate
+from monitor.schedule import (
+    BpSample,
+    CheckKind,
+    CheckState,
+    DoseGate,
+    DoseGateState,
+    ProtocolTemplate,
+    ScheduleStatus,
+    dose_gate,
+    evaluate,
+)
 from monitor.session import DosingProtocol, Session, SessionInfo
 
 log = logging.getLogger(__name__)
@@ -161,6 +171,7 @@ class Core:
         self._alarm_config: WorkstationAlarmConfig | None = None
         #: time.monotonic() of the last alarm tick: the app's alarm watchdog reads it (requirement 25).
         self.last_alarm_tick = time.monotonic()
+        self._overdue_notified: dict[str, str] = {}  # overdue BP checkpoints with an active notice
 
     # ---- DriverSink (any thread; only queues) -------------------------------------------------
     def register_device(self, info: DeviceInfo) -> None:
@@ -191,6 +202,7 @@ class Core:
             raise ValueError("a session is already running; end it before starting another")
         self.store.clear()
         self.observations = ObservationLog()
+        self._overdue_notified.clear()  # a new session starts with no overdue notices of its own
         if self._recorder is not None:
             session.assign_id(self._recorder.begin_session(session.info))
         self._session = session
@@ -207,7 +219,7 @@ class Core:
     def mark_dose(self, t: float | None = None, user: str = "") -> SessionInfo:
         session = self._require_session()
         if session.info.t0 is None:
-            gate = dose_gate(self.template, session.info, self.observations.current(), self.bp_samples())
+            gate = self.dose_gate()
             if gate.state is not DoseGateState.OK:
                 raise ObservationError(gate.message)
         info = session.mark_dose(self.clock.now() if t is None else t)
@@ -254,6 +266,12 @@ class Core:
             if "nibp_sys" in vals:
                 out.append(BpSample(o.t, float(vals["nibp_sys"]), float(vals["nibp_dia"])))
         return sorted(out, key=lambda b: b.t)
+
+    def dose_gate(self) -> DoseGate:
+        """May the dose that sets t0 be given now (pre-dose BP taken, a high one acknowledged)?
+        The one place the gate is built for the running session; raises without a session."""
+        session = self._require_session()
+        return dose_gate(self.template, session.info, self.observations.current(), self.bp_samples())
 
     def schedule_status(self, now: float | None = None) -> ScheduleStatus | None:
         """Checkpoints and the discharge lock of the running session (None without a template)."""
@@ -315,9 +333,9 @@ class Core:
     def _dose_warnings(self, obs: Observation, sets_t0: bool) -> list[str]:
         """Spravato devices under the minimum gap; the protocol gate for the dose that sets t0."""
         tpl = self.template
-        session = self._require_session()
+        self._require_session()
         if sets_t0:
-            gate = dose_gate(tpl, session.info, self.observations.current(), self.bp_samples())
+            gate = self.dose_gate()
             if gate.state is not DoseGateState.OK:
                 raise ObservationError(gate.message)
         out: list[str] = []
@@ -533,7 +551,26 @@ class Core:
     def _alarm_tick(self) -> None:
         with self._alarm_lock:
             self._publish_alarms(self._alarms.tick(self.clock.now()))
+        self._overdue_notices(self.clock.now())
         self.last_alarm_tick = time.monotonic()
+
+    def _overdue_notices(self, now: float) -> None:
+        """An overdue BP checkpoint (REMS: T+40, the repeats, before discharge) is also a technical
+        notice: shown in the banner and recorded, cleared once the BP is taken (requirement 3). Runs
+        on the core's clock tick, so it does not depend on a window repainting."""
+        s = self._session
+        running = s is not None and s.info.ended is None
+        status = self.schedule_status(now) if running else None
+        overdue = {} if status is None else {
+            c.checkpoint.key: c.label for c in status.checkpoints if c.state is CheckState.OVERDUE and c.checkpoint.kind is CheckKind.BP
+        }
+        for key in self._overdue_notified.keys() - overdue.keys():
+            label = self._overdue_notified.pop(key)
+            self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} taken", NoticeLevel.INFO, now, active=False))
+        for key, label in overdue.items():
+            if key not in self._overdue_notified:
+                self._overdue_notified[key] = label
+                self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} is overdue — take a blood pressure", NoticeLevel.WARNING, now))
 
     def _publish_alarms(self, events: list[AlarmEvent], record: bool = True) -> None:
         """Hand the engine's events to the GUI and the alarm log, then a fresh AlarmState if it
@@ -581,11 +618,6 @@ class Core:
             events = self._alarms.resume(self.clock.now(), user)
             self._publish_alarms(events)
         return events
-
-    def check_alarm_change(self, rule_id: str, field_name: str, value: Any, role: Role = Role.OPERATOR) -> None:
-        """Raise ``AlarmSettingError`` (saying why) if the change would be refused."""
-        with self._alarm_lock:
-            self._alarms.check_change(rule_id, field_name, value, role)
 
     def change_alarm_rule(self, rule_id: str, field_name: str, value: Any, user: str, role: Role = Role.OPERATOR) -> list[AlarmEvent]:
         """Change an alarm setting (validated by the engine; ``AlarmSettingError`` if refused). The

@@ -24,8 +24,12 @@ MAX_EVENTS_PER_TICK = 1000
 class CoreAdapter(QObject):
     """Owns the frame timer; emits ``event_received`` per core event and ``frame(now)`` once per tick."""
 
-    event_received = Signal(object)  # DeviceStatus | TechnicalNotice | SessionEvent
-    frame = Signal(float)  # session time "now", once per frame
+    #: One core ``UiEvent`` (DeviceStatus | TechnicalNotice | SessionEvent | AlarmEvent | AlarmState),
+    #: emitted on the GUI thread during ``tick()`` in queue order, at most MAX_EVENTS_PER_TICK per tick
+    #: (the rest wait for the next tick).
+    event_received = Signal(object)
+    #: ``clock.now()`` (session time, UTC epoch seconds), once per ``tick()`` after that tick's events.
+    frame = Signal(float)
 
     def __init__(
         self,

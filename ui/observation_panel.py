@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 from monitor import observations as ob
 from monitor.core import Core
 from monitor.errors import KnownError
-from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
+from monitor.events import EventKind, SessionEvent
 from monitor.obs_kinds import SCALE_BY_KEY, SCALES
 from monitor.observations import Observation, ObservationError, ObsKind
-from monitor.schedule import CheckKind, CheckState, DoseGateState, ScheduleStatus, dose_gate
+from monitor.schedule import CheckState, DoseGateState, ScheduleStatus
 from monitor.session import SessionState
 from ui import theme
 from ui.observation_dialogs import (
@@ -182,7 +182,6 @@ class ObservationPanel(QWidget):
         self._host = shortcut_parent
         self.dialog: ObservationDialog | None = None
         self.last_status: ScheduleStatus | None = None
-        self._notified: dict[str, str] = {}  # overdue BP checkpoints with an active notice
         self._shown_chip = -1
         self.events = EventList(self.open_amend)
         self.on_saved: Callable[[Observation], None] = lambda _o: None
@@ -252,7 +251,6 @@ class ObservationPanel(QWidget):
         self.presets_button.setEnabled(running)
         status = self._core.schedule_status(now) if running else None
         self.last_status = status
-        self._overdue_notices(status, now)
         chips = [] if status is None else list(status.checkpoints)
         while len(self.chips) < len(chips):
             chip = QLabel()
@@ -279,24 +277,11 @@ class ObservationPanel(QWidget):
             self.buttons["discharge"].setToolTip("\n".join(status.discharge.reasons) or "Discharge allowed")
         gate = None
         if running and info is not None and info.t0 is None:
-            gate = dose_gate(self._core.template, info, self._core.observations.current(), self._core.bp_samples())
+            gate = self._core.dose_gate()
         show = gate is not None and gate.state is DoseGateState.NEED_ACK and gate.bp is not None
         if show and gate is not None and gate.bp is not None:
             self.caution_button.setText(f"BP {gate.bp.sys:g}/{gate.bp.dia:g} above caution — prescriber acknowledge…")
         self.caution_button.setVisible(show)
-
-    def _overdue_notices(self, status: ScheduleStatus | None, now: float) -> None:
-        """An overdue BP checkpoint (REMS: T+40, the repeats, before discharge) is also a technical
-        notice: shown in the banner and recorded, cleared once the BP is taken (requirement 3)."""
-        overdue = {} if status is None else {
-            s.checkpoint.key: s.label for s in status.checkpoints if s.state is CheckState.OVERDUE and s.checkpoint.kind is CheckKind.BP
-        }
-        for key in self._notified.keys() - overdue.keys():
-            self._core.post_notice(TechnicalNotice(f"checkpoint:{key}", f"{self._notified.pop(key)} taken", NoticeLevel.INFO, now, active=False))
-        for key, label in overdue.items():
-            if key not in self._notified:
-                self._notified[key] = label
-                self._core.post_notice(TechnicalNotice(f"checkpoint:{key}", f"{label} is overdue — take a blood pressure", NoticeLevel.WARNING, now))
 
     def prompts(self) -> list[str]:
         """Labels of what is due now or overdue (for tests and the demo)."""
@@ -307,7 +292,6 @@ class ObservationPanel(QWidget):
         """An observation the core committed: into the list (and to the trend markers)."""
         if event.kind is EventKind.SESSION_STARTED:
             self.events.clear()
-            self._notified.clear()
             return
         if event.kind not in (EventKind.OBSERVATION, EventKind.AMENDMENT):
             return
@@ -363,7 +347,7 @@ class ObservationPanel(QWidget):
         tpl = self._core.template
         if s is None or tpl is None:
             return None
-        gate = dose_gate(tpl, s.info, self._core.observations.current(), self._core.bp_samples())
+        gate = self._core.dose_gate()
         if gate.bp is None:
             return None
         dialog = BpAckDialog(self._clock, "", self._submit, sys=gate.bp.sys, dia=gate.bp.dia,

@@ -250,3 +250,26 @@ def test_discharge_refused_before_120_min_then_ends_session(core, clock):
     core.record_observation(ob.discharge(clock.now(), "Anna", checklist, ready_min=90))
     assert core.session.info.end_reason == "discharged"
     assert [o.kind for o in core.observations.all()] == [ObsKind.DISCHARGE]
+
+
+def test_core_raises_and_clears_the_overdue_bp_notice_without_a_widget(core, clock):
+    """Requirement 3: the core's clock tick (not a repainting widget) notices an overdue BP checkpoint."""
+    events = core.recorder_for_test.events
+
+    def notices():
+        return [e.data for _, e in events if e.kind is EventKind.TECHNICAL_NOTICE and e.data["key"] == "checkpoint:bp_40"]
+
+    cuff(core, clock.now(), 120, 80)
+    core.mark_dose(user="Anna")
+    clock.advance(35 * MIN)
+    core.process_pending()
+    assert notices() == []
+    clock.advance(11 * MIN)
+    core.process_pending()
+    core.process_pending()
+    (raised,) = notices()
+    assert raised["key"] == "checkpoint:bp_40" and raised["active"] and "overdue" in raised["message"]
+    cuff(core, clock.now(), 132, 84)
+    core.process_pending()
+    last = notices()[-1]
+    assert len(notices()) == 2 and last["key"] == "checkpoint:bp_40" and not last["active"]
