@@ -46,9 +46,9 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
     """The simulated or replayed devices of --demo / --replay (remembered real devices are started by
     the controller). Built before anything starts, so an unknown scenario or a missing record is one
     clear message."""
-    from devices.replay import ReplayDriver
-    from devices.scenario import load_scenario
-    from devices.simulated import simulated_devices
+    from devices.replay.physionet import ReplayDriver
+    from devices.sim.scenario import load_scenario
+    from devices.sim.simulated import simulated_devices
 
     for flag, given in (("--demo-ble", args.demo_ble), ("--via-serial", args.via_serial), ("--demo-nurse", args.demo_nurse)):
         if given and not args.demo:
@@ -57,8 +57,8 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
         scenario = load_scenario(args.demo)
         drivers: list[Driver] = list(simulated_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed))
         if args.via_serial:  # issue 3: the oximeter as a Contec CMS50 V7 on a pty
-            from devices.protocol_sims import SerialLoopback
-            from devices.simulated import SimulatedOximeter
+            from devices.sim.protocol_sims import SerialLoopback
+            from devices.sim.simulated import SimulatedOximeter
 
             label = "Simulated CMS50 oximeter (serial, pty)"
             drivers = [
@@ -66,7 +66,7 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
                 for d in drivers
             ]
         if args.demo_ble:  # issue 4: simulated BLE devices over bumble's virtual link
-            from devices.ble.peripherals import simulated_ble_devices
+            from devices.sim.ble_peripherals import simulated_ble_devices
 
             drivers += simulated_ble_devices(scenario, pipeline.clock, pipeline.t0, seed=args.seed)
         return drivers, scenario

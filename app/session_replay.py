@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from devices.recorded_replay import RecordedSessionDriver, recorded_session_drivers
+from devices.replay.recorded import RecordedSessionDriver, recorded_session_drivers
 from monitor.alarms import AlarmPriority, Inactivation, Role, Transition
 from monitor.clock import Clock
 from monitor.core import MANUAL_SOURCE, Core

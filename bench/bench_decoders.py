@@ -15,7 +15,7 @@ import time
 
 from bench.report import median, verdict
 from devices.decoding import load_all
-from devices.protocol_sims import (
+from devices.sim.protocol_sims import (
     accutorr_line,
     cms50_live5_frame,
     cms50_v7_realtime,

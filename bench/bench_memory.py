@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.pipeline import Pipeline  # noqa: E402
 from bench.report import verdict  # noqa: E402
-from devices.scenario import load_scenario  # noqa: E402
-from devices.simulated import simulated_devices  # noqa: E402
+from devices.sim.scenario import load_scenario  # noqa: E402
+from devices.sim.simulated import simulated_devices  # noqa: E402
 from monitor.clock import SessionClock  # noqa: E402
 from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
 from ui.core_adapter import CoreAdapter  # noqa: E402

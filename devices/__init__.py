@@ -1,11 +1,13 @@
 """Device drivers: everything that turns an instrument (or a stand-in for one) into Readings,
 WaveformBlocks and DeviceStatus for the core, through ``monitor.ports.Driver``.
 
-- ``scenario`` / ``scenarios/*.toml``: simulated-patient scenarios (data, with cited sources)
-- ``physiology``: the deterministic simulated patient
-- ``simulated``: ``SimulatedOximeter``, ``SimulatedNibp``, ``simulated_devices()``
-- ``replay``: ``ReplayDriver`` for PhysioNet WFDB records (see ``REPLAY_DATA.md``)
-- ``paced``: the thread skeleton shared by the simulated and replay drivers
+- ``protocols/``: sans-I/O decoders of the serial protocols; ``decoding``: their registry
+- ``serial_driver`` / ``serial_catalog``: the serial driver and port discovery
+- ``ble/``: Bluetooth LE parsers, loop thread, transports, driver and catalog
+- ``sim/``: simulators — scenarios, the simulated patient, simulated serial and BLE devices
+- ``replay/``: replays — PhysioNet WFDB records and our own recorded sessions
+- ``paced``: the thread skeleton shared by the simulators and the replays
 
-Imports only ``monitor`` (+ numpy, wfdb, stdlib); never Qt or the UI (import-linter contract).
+Imports only ``monitor`` (+ numpy, serial, bleak, bumble, wfdb, stdlib); never Qt or the UI
+(import-linter contract).
 """

@@ -107,6 +107,14 @@ class DecoderSpec:
     input: str  # "bytes" (a raw stream) | "hex-lines" (one characteristic value per line, as hex)
     default_baud: int | None = None
     line_rate_bytes_s: float | None = None  # the device's nominal data rate, for the benchmark
+    # ---- serial devices: what the driver and the catalog need, declared once with the decoder ----
+    device_kind: str = "oximeter"  # DeviceInfo.kind: "oximeter" | "nibp" | "monitor" ...
+    stale_after_s: float = 10.0  # session seconds of silence before "no data" (polled cuffs, HL7 send less often)
+    parity: str = "N"  # line settings, as pyserial spells them ("N", "E", "O"); ptys and sockets ignore them
+    bytesize: int = 8
+    stopbits: float = 1
+    usb_ids: tuple[tuple[int, int], ...] = ()  # USB VID:PID of cables that ship with the device: offer it first
+    usb_rank: int = 0  # among the protocols offered for one cable, lower comes first
 
 
 REGISTRY: dict[str, DecoderSpec] = {}

@@ -18,16 +18,16 @@ from monitor.ports import DeviceConfig, DiscoveredDevice, Driver
 
 log = logging.getLogger(__name__)
 
-#: USB VID:PID of cables that ship with particular oximeters → protocols to offer first.
-KNOWN_USB: dict[tuple[int, int], tuple[str, ...]] = {
-    (0x10C4, 0xEA60): ("cms50-v7", "cms50-live5"),  # Silicon Labs CP210x, in Contec CMS50 cables
-    (0x0403, 0x6001): ("nonin-2", "masimo-ascii", "accutorr"),  # FTDI FT232R, common RS-232 adapters
-}
-
-
 class SerialCatalog:
     def __init__(self) -> None:
         self._specs: dict[str, DecoderSpec] = {n: s for n, s in load_all().items() if s.transport == "serial"}
+        #: USB VID:PID of cables that ship with particular devices → protocols to offer first (each
+        #: decoder's spec names its cables).
+        ranked = sorted(self._specs.values(), key=lambda s: s.usb_rank)
+        self._known_usb: dict[tuple[int, int], tuple[str, ...]] = {}
+        for spec in ranked:
+            for usb in spec.usb_ids:
+                self._known_usb[usb] = (*self._known_usb.get(usb, ()), spec.name)
 
     @property
     def transport(self) -> str:
@@ -54,7 +54,7 @@ class SerialCatalog:
             if usb:
                 name = f"{name} ({usb})"
             detail = ", ".join(x for x in (p.manufacturer, f"serial number {p.serial_number}" if p.serial_number else "", p.location and f"USB port {p.location}") if x)
-            protocols = KNOWN_USB.get((p.vid, p.pid), ()) if p.vid is not None else ()
+            protocols = self._known_usb.get((p.vid, p.pid), ()) if p.vid is not None else ()
             found.append(DiscoveredDevice("serial", p.device, name, detail, tuple(protocols)))
         return found
 

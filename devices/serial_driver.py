@@ -37,11 +37,6 @@ RESTART_AFTER_S = 3.0
 
 PortFactory = Callable[..., Any]
 
-#: kind and "no data" timeout per protocol (polled cuffs and HL7 monitors send less often).
-_KIND: dict[str, tuple[str, float]] = {"accutorr": ("nibp", 10.0), "hl7-mllp": ("monitor", 90.0)}
-#: line settings beyond the baud rate (ptys and sockets ignore them).
-_LINE: dict[str, dict[str, Any]] = {"cms50-live5": {"parity": serial.PARITY_ODD}}
-
 
 def source_for(url: str) -> str:
     """A short, stable source name: ``serial:ttyUSB0``, ``serial:COM3``, ``serial:127.0.0.1:5000``."""
@@ -71,8 +66,8 @@ class SerialDriver:
         self._baud = baud or decoder_spec.default_baud or 9600
         self._port_factory = port_factory
         self._backoff = backoff_s
-        kind, stale = _KIND.get(decoder_spec.name, ("oximeter", 10.0))
-        self._info = DeviceInfo(source or source_for(url), label or f"{decoder_spec.name} on {url}", kind, stale)
+        spec = decoder_spec
+        self._info = DeviceInfo(source or source_for(url), label or f"{spec.name} on {url}", spec.device_kind, spec.stale_after_s)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wave_end: dict[str, float] = {}
@@ -109,7 +104,14 @@ class SerialDriver:
         delay = self._backoff[0]
         while not self._stop.is_set():
             try:
-                port = self._port_factory(self._url, baudrate=self._baud, timeout=READ_TIMEOUT_S, **_LINE.get(self._spec.name, {}))
+                port = self._port_factory(
+                    self._url,
+                    baudrate=self._baud,
+                    parity=self._spec.parity,
+                    bytesize=self._spec.bytesize,
+                    stopbits=self._spec.stopbits,
+                    timeout=READ_TIMEOUT_S,
+                )
             except (serial.SerialException, OSError, ValueError) as exc:
                 self._status(sink, LinkState.LOST, f"cannot open {self._url}: {_reason(exc)} — check the cable and the port; retrying")
                 log.info("driver %s: open failed: %s", self._info.source, exc)

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 
 from app.pipeline import Pipeline
-from devices.scenario import load_scenario
-from devices.simulated import simulated_devices
+from devices.sim.scenario import load_scenario
+from devices.sim.simulated import simulated_devices
 from monitor.clock import SessionClock
 from monitor.observations import ObservationError
 from monitor.session import DosingProtocol, SessionInfo

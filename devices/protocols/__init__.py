@@ -6,6 +6,11 @@ Importing this package registers every decoder in ``devices.decoding.REGISTRY`` 
 decoder's description says so.
 """
 
-from devices.protocols import accutorr, cms50, hl7, masimo, nonin
+import importlib
+import pkgutil
 
-__all__ = ["accutorr", "cms50", "hl7", "masimo", "nonin"]
+#: Every decoder module of this package (the ``_private`` helpers aside), imported in name order:
+#: a new protocol is a new module here, not a line in a list.
+__all__ = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+for _name in __all__:
+    importlib.import_module(f"{__name__}.{_name}")

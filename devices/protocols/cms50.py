@@ -171,6 +171,9 @@ register(
         input="bytes",
         default_baud=19200,
         line_rate_bytes_s=FRAMES_PER_S * 5,
+        parity="O",  # 19200 8O1
+        usb_ids=((0x10C4, 0xEA60),),  # Silicon Labs CP210x, in Contec CMS50 cables
+        usb_rank=1,
     )
 )
 register(
@@ -182,5 +185,6 @@ register(
         input="bytes",
         default_baud=115200,
         line_rate_bytes_s=FRAMES_PER_S * 9,
+        usb_ids=((0x10C4, 0xEA60),),  # Silicon Labs CP210x, in Contec CMS50 cables
     )
 )

@@ -195,5 +195,7 @@ register(
         input="bytes",
         default_baud=9600,
         line_rate_bytes_s=250,
+        device_kind="monitor",
+        stale_after_s=90.0,
     )
 )

@@ -203,6 +203,7 @@ register(
         input="bytes",
         default_baud=9600,
         line_rate_bytes_s=FRAMES_PER_S * 5,
+        usb_ids=((0x0403, 0x6001),),  # FTDI FT232R, common RS-232 adapters
     )
 )
 register(

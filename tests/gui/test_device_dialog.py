@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.device_store import JsonDeviceStore
-from devices.protocol_sims import TcpSimulator
+from devices.sim.protocol_sims import TcpSimulator
 from devices.serial_catalog import SerialCatalog
 from monitor.clock import SessionClock
 from monitor.ports import DeviceConfig

@@ -178,7 +178,7 @@ def test_pty_unplug_raises_device_lost_within_2_s_logs_it_and_replug_clears_it(d
     """A Nonin oximeter on a real pseudo-terminal: pull the cable → "device lost" alarm within 2 s,
     in the exported alarm log; plug it back → the condition clears."""
     from devices.decoding import load_all
-    from devices.protocol_sims import PtySimulator
+    from devices.sim.protocol_sims import PtySimulator
     from devices.serial_driver import SerialDriver
 
     clock = SessionClock(speed=1.0)

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app.pipeline import Pipeline
-from devices.ble.peripherals import ADDRESSES, VirtualBleRoom
+from devices.sim.ble_peripherals import ADDRESSES, VirtualBleRoom
 from monitor.clock import FakeClock, SessionClock
 from monitor.ports import DeviceConfig
 from monitor.readings import DeviceStatus, LinkState, Reading

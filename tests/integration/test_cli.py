@@ -109,7 +109,7 @@ def test_export_of_a_missing_session_says_so(tmp_path):
 
 @pytest.mark.slow
 def test_replay_of_a_real_record_keeps_its_gaps_as_gaps(tmp_path, shared_data):
-    from devices.replay import wfdb  # imported the way the app imports it
+    from devices.replay.physionet import wfdb  # imported the way the app imports it
 
     record = shared_data / "mimic2wdb-s25047" / "s25047-2704-05-04-10-44n"
     raw = wfdb.rdrecord(str(record))

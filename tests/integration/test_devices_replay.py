@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-# wfdb as imported by devices.replay, which silences its pandas-3.1 deprecation warning at import
+# wfdb as imported by devices.replay.physionet, which silences its pandas-3.1 deprecation warning at import
 # (pytest turns warnings into errors)
-from devices.replay import ReplayDriver, wfdb
+from devices.replay.physionet import ReplayDriver, wfdb
 from monitor.clock import FakeClock, SessionClock
 from monitor.readings import Flag, LinkState, Quality
 from tests.collecting_sink import CollectingSink

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from devices.simulated import PLETH_FS, SimulatedNibp, SimulatedOximeter, simulated_devices
+from devices.sim.simulated import PLETH_FS, SimulatedNibp, SimulatedOximeter, simulated_devices
 from monitor.clock import FakeClock, SessionClock
 from monitor.readings import Flag, LinkState, Quality, Reading
 from tests.collecting_sink import CollectingSink

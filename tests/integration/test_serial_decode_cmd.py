@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.protocol_sims import TcpSimulator
+from devices.sim.protocol_sims import TcpSimulator
 from monitor.clock import SessionClock
 
 REPO = Path(__file__).resolve().parents[2]

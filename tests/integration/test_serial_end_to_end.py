@@ -12,7 +12,7 @@ import pytest
 
 from app.pipeline import Pipeline
 from devices.decoding import load_all
-from devices.protocol_sims import PtySimulator, TcpSimulator
+from devices.sim.protocol_sims import PtySimulator, TcpSimulator
 from devices.serial_driver import SerialDriver
 from monitor.clock import SessionClock
 from monitor.readings import LinkState

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from app.pipeline import Pipeline
-from devices.scenario import load_scenario
-from devices.simulated import simulated_devices
+from devices.sim.scenario import load_scenario
+from devices.sim.simulated import simulated_devices
 from monitor.clock import SessionClock
 from monitor.session import DosingProtocol, SessionInfo
 from recordings.database import open_database

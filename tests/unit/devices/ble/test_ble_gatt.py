@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices.ble import encoders
+from devices.sim import ble_encoders as encoders
 from devices.ble.gatt import (
     CHARACTERISTICS,
     MMHG_PER_KPA,

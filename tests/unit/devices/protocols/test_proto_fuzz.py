@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devices.decoding import load_all
-from devices.protocol_sims import (
+from devices.sim.protocol_sims import (
     accutorr_line,
     cms50_live5_frame,
     cms50_v7_realtime,

@@ -2,7 +2,7 @@
 
 import math
 
-from devices.protocol_sims import nonin2_frame, nonin_packet
+from devices.sim.protocol_sims import nonin2_frame, nonin_packet
 from devices.protocols.nonin import Nonin2Decoder, Nonin7Decoder, Nonin8Decoder, status_quality
 from monitor.readings import Flag, Quality
 

@@ -3,8 +3,8 @@
 A heart-rate strap (0x180D), a blood-pressure cuff (0x1810: live cuff pressure notified while it
 inflates, the result indicated with the cuff's timestamp) and a pulse oximeter (0x1822: PLX
 continuous + spot-check), each with Battery and Device Information services. Their values come
-from the scenario engine (``devices.physiology``) and follow the session's first dose through
-``t0_provider``, like ``devices.simulated``; scenario windows become what a real device would send
+from the scenario engine (``devices.sim.physiology``) and follow the session's first dose through
+``t0_provider``, like ``devices.sim.simulated``; scenario windows become what a real device would send
 (artefact → status bits and implausible values, probe off → NaN SFLOATs and "sensor disconnected",
 dropout → silence).
 
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from devices.ble import encoders
+from devices.sim import ble_encoders as encoders
 from devices.ble.catalog import BleCatalog
 from devices.ble.driver import KINDS, STALE_AFTER_S, BleDriver
 from devices.ble.gatt import (
@@ -45,8 +45,8 @@ from devices.ble.gatt import (
 )
 from devices.ble.loop import LoopThread
 from devices.ble.transport import BumbleScanner, BumbleTransport
-from devices.physiology import ARTEFACT, DROPOUT, PROBE_OFF, Physiology
-from devices.scenario import Scenario, load_scenario
+from devices.sim.physiology import ARTEFACT, DROPOUT, PROBE_OFF, Physiology
+from devices.sim.scenario import Scenario, load_scenario
 from monitor.clock import Clock
 from monitor.ports import DeviceInfo, Driver, DriverSink
 

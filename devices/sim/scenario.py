@@ -1,4 +1,4 @@
-"""Simulated-patient scenarios: TOML files in ``devices/scenarios/`` loaded into frozen dataclasses.
+"""Simulated-patient scenarios: TOML files in ``devices/sim/scenarios/`` loaded into frozen dataclasses.
 
 Scenarios are data, not code, so a clinician can check every number against its cited source
 (``[sources]`` in each file) and a new scenario needs no programmer. Every file is validated on load:

@@ -11,9 +11,9 @@ import threading
 import numpy as np
 import pytest
 
-# wfdb as imported by devices.replay, which silences its pandas-3.1 deprecation warning at import
+# wfdb as imported by devices.replay.physionet, which silences its pandas-3.1 deprecation warning at import
 # (pytest turns warnings into errors)
-from devices.replay import ReplayDriver, _numeric_reading, wfdb
+from devices.replay.physionet import ReplayDriver, _numeric_reading, wfdb
 from monitor.clock import FakeClock
 from monitor.errors import ConfigError
 from monitor.readings import Flag, Quality
@@ -42,7 +42,7 @@ def test_header_path_is_accepted_and_source_defaults_to_record_name(shared_data)
 
 
 def test_unknown_signals_are_skipped_with_one_log_line(shared_data, caplog):
-    with caplog.at_level(logging.INFO, logger="devices.replay"):
+    with caplog.at_level(logging.INFO, logger="devices.replay.physionet"):
         d = ReplayDriver(shared_data / "icu-mixedsignals-flac" / "mixedsignals", FakeClock())
     assert d.channels == ["ecg_ii", "abp", "pleth"]
     lines = [r.getMessage() for r in caplog.records if "skipping" in r.getMessage()]
@@ -78,7 +78,7 @@ def test_mimic_numerics_convention():
 
 def test_missing_segment_files_read_as_a_nan_gap(shared_data, caplog):
     """s00001: segments 0009-0011 have headers but no .dat: a gap, not an error, not interpolation."""
-    with caplog.at_level(logging.WARNING, logger="devices.replay"):
+    with caplog.at_level(logging.WARNING, logger="devices.replay.physionet"):
         d = ReplayDriver(shared_data / "mimic2wdb-s00001" / "s00001-2896-10-10-00-31", FakeClock())
     assert sum("3975656_0009" in r.getMessage() for r in caplog.records) == 1
     hdr = wfdb.rdheader(str(shared_data / "mimic2wdb-s00001" / "s00001-2896-10-10-00-31"))

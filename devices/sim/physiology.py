@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from devices.scenario import VARIABLES, Anchor, DrugEffect, EventKind, Scenario, ScenarioEvent
+from devices.sim.scenario import VARIABLES, Anchor, DrugEffect, EventKind, Scenario, ScenarioEvent
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

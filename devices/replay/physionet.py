@@ -24,7 +24,7 @@ MIMIC-II: Saeed M et al., Crit Care Med 39(5):952-960 (2011), doi:10.1097/CCM.0b
 MIMIC-III Waveform DB v1.0, doi:10.13026/c2607m; MIMIC-IV Waveform DB v0.1.0, doi:10.13026/a2mw-f949;
 Challenge 2015: Clifford GD et al., Computing in Cardiology 42:273-276 (2015); MIMIC DB: Moody GB,
 Mark RG, Computers in Cardiology 23:657-660 (1996). Read with wfdb-python (MIT-LCP, MIT licence).
-Per-record details: devices/REPLAY_DATA.md and shared/data/*/PROVENANCE.md.
+Per-record details: devices/replay/REPLAY_DATA.md and shared/data/*/PROVENANCE.md.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from devices.recorded_replay import RecordedSessionDriver
+from devices.replay.recorded import RecordedSessionDriver
 from monitor.clock import FakeClock
 from monitor.errors import StorageError
 from monitor.ports import DeviceInfo

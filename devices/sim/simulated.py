@@ -2,7 +2,7 @@
 
 They behave like real drivers (own thread, DeviceStatus, Readings, WaveformBlocks) so the whole
 pipeline — core, alarms, recorder, UI — can be demonstrated and tested without hardware, at any
-clock speed. Values come from ``devices.physiology`` and follow the session's first dose through
+clock speed. Values come from ``devices.sim.physiology`` and follow the session's first dose through
 ``t0_provider`` (before t0 the patient is at baseline).
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from devices.paced import MAX_STEP_S, PacedDriver, Progress, due_count
-from devices.physiology import ARTEFACT, DROPOUT, NORMAL, PROBE_OFF, FloatArray, IntArray, Physiology
-from devices.scenario import Scenario, load_scenario
+from devices.sim.physiology import ARTEFACT, DROPOUT, NORMAL, PROBE_OFF, FloatArray, IntArray, Physiology
+from devices.sim.scenario import Scenario, load_scenario
 from monitor.clock import Clock
 from monitor.ports import DeviceInfo, Driver, DriverSink
 from monitor.readings import Flag, Quality, Reading, WaveformBlock

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.physiology import ARTEFACT, DROPOUT, NORMAL, PROBE_OFF, Physiology, drug_curve, gaussian, uniform
-from devices.scenario import DrugEffect, load_scenario
+from devices.sim.physiology import ARTEFACT, DROPOUT, NORMAL, PROBE_OFF, Physiology, drug_curve, gaussian, uniform
+from devices.sim.scenario import DrugEffect, load_scenario
 
 ORIGIN = 1_800_000_000.0
 T0 = ORIGIN + 60.0

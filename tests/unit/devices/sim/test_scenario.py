@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.scenario import SCENARIO_DIR, VARIABLES, EventKind, Scenario, load_scenario, scenario_names
+from devices.sim.scenario import SCENARIO_DIR, VARIABLES, EventKind, Scenario, load_scenario, scenario_names
 from monitor.errors import ConfigError
 
 BUNDLED = ["artefacts", "baseline", "hypertensive-responder", "ketamine-typical", "respiratory-depression"]

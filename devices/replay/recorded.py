@@ -89,7 +89,6 @@ class RecordedSessionDriver(PacedDriver):
         self._emitted_to = self._rec_start  # recorded time up to which everything due has been emitted
         self._readings: collections.deque[Reading] = collections.deque()
         self._waves: dict[str, collections.deque[_Pending]] = {}
-        self.windows_read = 0  # for tests: the recording really is read in pieces
 
     @property
     def recorded_source(self) -> str:
@@ -135,7 +134,6 @@ class RecordedSessionDriver(PacedDriver):
         src, sid = self._recorded_source, self._session_id
         readings = [r for r in self._reader.readings(sid, t_from=t_from, t_to=t_to) if r.source == src]
         blocks = [b for b in self._reader.waveforms(sid, t_from=t_from, t_to=t_to) if b.source == src]
-        self.windows_read += 1
         self._readings.extend(readings)
         for b in blocks:
             self._waves.setdefault(b.channel, collections.deque()).append(_Pending(b))

@@ -1,6 +1,6 @@
 """Simulated devices that speak the real wire protocols, over a pseudo-terminal or a TCP socket.
 
-The simulated patient of ``devices.simulated`` (same scenario, seed and dose time) drives a protocol
+The simulated patient of ``devices.sim.simulated`` (same scenario, seed and dose time) drives a protocol
 encoder, and the bytes go out on a pty (``os.openpty``; reach it through the stable symlink
 ``path``) or on ``socket://127.0.0.1:<port>``. Tests and the demo then run the real transport and
 decoder end to end: simulator → pyserial → ``SerialDriver`` → core → recording.
@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from devices.protocols.cms50 import v7_control
-from devices.simulated import SimulatedNibp, SimulatedOximeter, T0Provider
+from devices.sim.simulated import SimulatedNibp, SimulatedOximeter, T0Provider
 from monitor.clock import Clock
 from monitor.ports import DeviceInfo, Driver
 from monitor.readings import DeviceStatus, Flag, Quality, Reading, WaveformBlock
@@ -728,10 +728,6 @@ class TcpSimulator(_Simulator):
         except OSError:
             self._client.close()
             self._client = None
-
-
-def oximeter_protocols() -> tuple[str, ...]:
-    return ("cms50-live5", "cms50-v7", "nonin-2", "nonin-7", "nonin-8", "masimo-ascii")
 
 
 class SerialLoopback:
