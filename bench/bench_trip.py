@@ -47,7 +47,7 @@ from app import gui_gc  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from bench.report import median, percentile, verdict  # noqa: E402
 from devices.decoding import load_all  # noqa: E402
-from devices.protocol_sims import cms50_v7_realtime
+from devices.sim.protocol_sims import cms50_v7_realtime
 from devices.protocols.cms50 import v7_control  # noqa: E402
 from devices.serial_driver import SerialDriver  # noqa: E402
 from monitor.clock import SessionClock  # noqa: E402

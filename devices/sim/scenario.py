@@ -127,7 +127,7 @@ class Scenario:
 
 
 def scenario_names() -> list[str]:
-    """Names of the bundled scenarios, sorted (the file stems in ``devices/scenarios``)."""
+    """Names of the bundled scenarios, sorted (the file stems in ``devices/sim/scenarios``)."""
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
