@@ -195,7 +195,7 @@ class _Controller:
         from app.watchdog import watch_core_and_display
         from app.workstation_store import JsonWorkstationConfig
 
-        self._core.attach_alarm_config(JsonWorkstationConfig())
+        self._core.alarms.attach_config(JsonWorkstationConfig())
         self._last_frame = time.monotonic()
 
         def frame_seen(_now: float) -> None:

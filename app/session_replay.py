@@ -217,7 +217,7 @@ class TimelinePlayer:
             data = e.data
             field = str(data["field"])
             value: Any = AlarmPriority[data["new"]] if field == "priority" else data["new"]
-            core.change_alarm_rule(
+            core.alarms.change_rule(
                 str(data["rule"]), field, value, user or session.info.clinician, Role(data.get("role", "operator"))
             )
         elif e.kind is EventKind.ALARM:
@@ -243,14 +243,14 @@ class TimelinePlayer:
         core, data = self._core, e.data
         transition = Transition(data["transition"])
         if transition is Transition.ACKNOWLEDGED:
-            core.acknowledge_alarms(user, str(data["key"]) or None)
+            core.alarms.acknowledge(user, str(data["key"]) or None)
         elif transition is Transition.PAUSED:
             until = data.get("until")
-            core.inactivate_alarms(Inactivation(data["state"]), user, None if until is None else max(1.0, float(until) - e.t))
+            core.alarms.inactivate(Inactivation(data["state"]), user, None if until is None else max(1.0, float(until) - e.t))
         elif transition is Transition.RESUMED:
-            core.resume_alarms(user)
+            core.alarms.resume(user)
         elif transition is Transition.SYMPTOMS:
-            core.set_crisis_symptoms(set(data.get("symptoms", [])), user)
+            core.alarms.set_crisis_symptoms(set(data.get("symptoms", [])), user)
 
 
 _OPERATOR_ACTIONS = {Transition.ACKNOWLEDGED.value, Transition.PAUSED.value, Transition.SYMPTOMS.value}

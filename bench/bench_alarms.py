@@ -38,7 +38,7 @@ def main() -> None:
     pipeline.start()
     core = pipeline.core
     pipeline.start_session(SessionInfo("BENCH-ALARM", DosingProtocol.SPRAVATO, "Bench", clock.now()))
-    delay_s = core.alarm_preset().rule("hr_high").delay_s
+    delay_s = core.alarms.preset().rule("hr_high").delay_s
     stop = threading.Event()
     transitions: queue.SimpleQueue[tuple[Transition, float]] = queue.SimpleQueue()
 

@@ -17,20 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from monitor.alarms import (
-    AlarmEngine,
-    AlarmEvent,
-    AlarmPreset,
-    AlarmSettingError,
-    AlarmState,
-    Inactivation,
-    Role,
-    Transition,
-    WorkstationAlarmConfig,
-    preset_for,
-)
+from monitor.alarms import AlarmEngine, AlarmEvent, AlarmState, preset_for
+from monitor.alarms.control import AlarmControl
 from monitor.clock import Clock
-from monitor.errors import KnownError
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
 from monitor.obs_kinds import SCALES
 from monitor.observations import Observation, ObservationError, ObservationLog, ObsKind, check_time, describe
@@ -163,12 +152,13 @@ class Core:
         self._session: Session | None = None
         self._thread: threading.Thread | None = None
         self.readings_ingested = 0
-        # The engine runs on the core thread; operator actions from the GUI thread take the lock
-        # for the microseconds they need, so the GUI can never starve it.
-        self._alarms = AlarmEngine(preset_for(None), stale_grace_s=MIN_REAL_SILENCE_S * clock.speed)
-        self._alarm_lock = threading.Lock()
-        self._alarm_version = -1
-        self._alarm_config: WorkstationAlarmConfig | None = None
+        #: The alarm settings and operator actions; the engine and its lock live there.
+        self.alarms = AlarmControl(
+            AlarmEngine(preset_for(None), stale_grace_s=MIN_REAL_SILENCE_S * clock.speed),
+            clock,
+            self.ui_events.put,
+            lambda e: self._record_event(e, to_ui=False),
+        )
         #: time.monotonic() of the last alarm tick: the app's alarm watchdog reads it (requirement 25).
         self.last_alarm_tick = time.monotonic()
         self._overdue_notified: dict[str, str] = {}  # overdue BP checkpoints with an active notice
@@ -208,8 +198,7 @@ class Core:
         self._session = session
         info = session.info
         self._record_event(SessionEvent(EventKind.SESSION_STARTED, info.started, "app", _session_data(info)))
-        with self._alarm_lock:
-            self._publish_alarms(self._alarms.start_session(preset_for(info.protocol), info.started, info.clinician))
+        self.alarms.start_session(preset_for(info.protocol), info.started, info.clinician)
         with self._devices_lock:
             devices = [d.info for d in self._devices.values()]
         for dev in devices:
@@ -225,8 +214,7 @@ class Core:
         info = session.mark_dose(self.clock.now() if t is None else t)
         if self._recorder is not None and info.session_id is not None:
             self._recorder.update_session(info)
-        with self._alarm_lock:
-            self._alarms.set_t0(info.t0 or 0.0)
+        self.alarms.set_t0(info.t0 or 0.0)
         self._record_event(SessionEvent(EventKind.DOSE_GIVEN, info.t0 or 0.0, f"user:{user or info.clinician}", {"sets_t0": True}))
         return info
 
@@ -323,7 +311,7 @@ class Core:
             self.mark_dose(obs.t, user=obs.author)
         scale = SCALES.get(obs.kind)
         if scale is not None and scale.alarm_channel is not None:
-            self.post_observation(scale.alarm_channel, float(obs.data[scale.value_field]), obs.t)
+            self.alarms.observe(scale.alarm_channel, float(obs.data[scale.value_field]), obs.t)
         elif obs.kind is ObsKind.MANUAL_VITALS:
             self._put_manual(obs)
         elif obs.kind is ObsKind.DISCHARGE:
@@ -481,8 +469,7 @@ class Core:
         sid = self._active_session_id()
         if self._recorder is not None and sid is not None:
             self._recorder.submit_readings(sid, readings)
-        with self._alarm_lock:
-            self._publish_alarms(self._alarms.on_readings(readings, self.clock.now()))
+        self.alarms.on_readings(readings)
 
     def _handle(self, item: object) -> None:
         if isinstance(item, WaveformBlock):
@@ -497,8 +484,7 @@ class Core:
             with self._devices_lock:
                 self._devices[item.source] = DeviceView(item)
             self._register_with_recorder(item)
-            with self._alarm_lock:
-                self._alarms.register_source(item.source, item.label, item.stale_after_s)
+            self.alarms.register_source(item.source, item.label, item.stale_after_s)
         elif isinstance(item, TechnicalNotice):
             self._notice(item)
         else:
@@ -529,8 +515,7 @@ class Core:
         self.ui_events.put(status)
         data = {"state": status.state.value, "detail": status.detail}
         self._record_event(SessionEvent(EventKind.DEVICE_STATUS, status.t, status.source, data), to_ui=False)
-        with self._alarm_lock:
-            self._publish_alarms(self._alarms.on_status(status, label, self.clock.now()))
+        self.alarms.on_status(status, label)
         key = f"device:{status.source}"
         if status.state in (LinkState.LOST, LinkState.NO_DATA):
             what = "lost" if status.state is LinkState.LOST else "sends no data"
@@ -544,13 +529,11 @@ class Core:
         self.ui_events.put(notice)
         data = {"key": notice.key, "message": notice.message, "level": notice.level.name, "active": notice.active}
         self._record_event(SessionEvent(EventKind.TECHNICAL_NOTICE, notice.t, "app", data), to_ui=False)
-        with self._alarm_lock:
-            self._publish_alarms(self._alarms.on_notice(notice))
+        self.alarms.on_notice(notice)
 
     # ---- alarms -------------------------------------------------------------------------------
     def _alarm_tick(self) -> None:
-        with self._alarm_lock:
-            self._publish_alarms(self._alarms.tick(self.clock.now()))
+        self.alarms.tick()
         self._overdue_notices(self.clock.now())
         self.last_alarm_tick = time.monotonic()
 
@@ -571,135 +554,6 @@ class Core:
             if key not in self._overdue_notified:
                 self._overdue_notified[key] = label
                 self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} is overdue — take a blood pressure", NoticeLevel.WARNING, now))
-
-    def _publish_alarms(self, events: list[AlarmEvent], record: bool = True) -> None:
-        """Hand the engine's events to the GUI and the alarm log, then a fresh AlarmState if it
-        changed. Called with the alarm lock held, so events leave in the order they happened."""
-        for e in events:
-            self.ui_events.put(e)
-            if record and e.transition is not Transition.REMINDER:
-                source = f"user:{e.user}" if e.user else "alarm"
-                self._record_event(SessionEvent(EventKind.ALARM, e.t, source, e.record()), to_ui=False)
-        if self._alarms.version != self._alarm_version:
-            self._alarm_version = self._alarms.version
-            self.ui_events.put(self._alarms.snapshot(self.clock.now()))
-
-    def alarm_state(self) -> AlarmState:
-        """The current alarm state (any thread)."""
-        with self._alarm_lock:
-            return self._alarms.snapshot(self.clock.now())
-
-    def alarm_preset(self) -> AlarmPreset:
-        """The session's alarm preset with its overrides (any thread)."""
-        with self._alarm_lock:
-            return self._alarms.preset
-
-    def alarm_baseline(self) -> dict[str, float]:
-        with self._alarm_lock:
-            return self._alarms.baseline
-
-    def acknowledge_alarms(self, user: str, key: str | None = None) -> list[AlarmEvent]:
-        """ALARM ACKNOWLEDGED for every present condition (or the one ``key``); GUI thread."""
-        with self._alarm_lock:
-            events = self._alarms.acknowledge(self.clock.now(), user, key)
-            self._publish_alarms(events)
-        return events
-
-    def inactivate_alarms(self, state: Inactivation, user: str, duration_s: float | None = None) -> list[AlarmEvent]:
-        """AUDIO PAUSED / ALARM PAUSED / AUDIO OFF / ALARM OFF; GUI thread."""
-        with self._alarm_lock:
-            events = self._alarms.inactivate(state, self.clock.now(), user, duration_s)
-            self._publish_alarms(events)
-        return events
-
-    def resume_alarms(self, user: str) -> list[AlarmEvent]:
-        """End the inactivation state; GUI thread."""
-        with self._alarm_lock:
-            events = self._alarms.resume(self.clock.now(), user)
-            self._publish_alarms(events)
-        return events
-
-    def change_alarm_rule(self, rule_id: str, field_name: str, value: Any, user: str, role: Role = Role.OPERATOR) -> list[AlarmEvent]:
-        """Change an alarm setting (validated by the engine; ``AlarmSettingError`` if refused). The
-        change is clinician input: it is committed to the recording before this returns."""
-        with self._alarm_lock:
-            events = self._alarms.change_rule(rule_id, field_name, value, self.clock.now(), user, role)
-            self._publish_settings(events)
-        self._record_settings(events)
-        return events
-
-    def post_observation(self, code: str, value: float, t: float | None = None) -> list[AlarmEvent]:
-        """Hook for observations that alarm (MOAA/S, issue 6): evaluated by the alarm rules."""
-        with self._alarm_lock:
-            events = self._alarms.observe(code, value, self.clock.now() if t is None else t)
-            self._publish_alarms(events)
-        return events
-
-    # ---- crisis symptoms and the workstation's alarm configuration (issue 5, req. 15/17/24) -------
-    def set_crisis_symptoms(self, symptoms: set[str] | frozenset[str], user: str) -> list[AlarmEvent]:
-        """The symptoms the nurse ticked (GUI thread); with severe hypertension present they make
-        the alarm HIGH ("refer for emergency care"). Logged with who, when and which."""
-        with self._alarm_lock:
-            events = self._alarms.set_crisis_symptoms(symptoms, self.clock.now(), user)
-            self._publish_alarms(events)
-        return events
-
-    def crisis_symptoms(self) -> frozenset[str]:
-        with self._alarm_lock:
-            return self._alarms.symptoms
-
-    @property
-    def alarm_config(self) -> WorkstationAlarmConfig | None:
-        """The workstation's alarm configuration (HR confirmation, responsible-organization PIN)."""
-        return self._alarm_config
-
-    def attach_alarm_config(self, config: WorkstationAlarmConfig) -> None:
-        """Use this workstation's configuration: until its medical director has confirmed the HR
-        limits a LOW technical condition says so (requirement 17)."""
-        self._alarm_config = config
-        confirmation = config.hr_confirmation()
-        with self._alarm_lock:
-            self._publish_alarms(self._alarms.require_hr_confirmation(confirmation, self.clock.now()))
-
-    def hr_confirmation(self) -> dict[str, Any] | None:
-        with self._alarm_lock:
-            return self._alarms.hr_confirmation
-
-    def confirm_hr_limits(self, user: str, role: Role) -> list[AlarmEvent]:
-        """The medical director confirms the HR limits for this workstation (responsible
-        organization only): remembered in the workstation configuration and recorded as an
-        alarm_setting event with who and when."""
-        config = self._alarm_config
-        if config is None:
-            raise AlarmSettingError("this workstation keeps no alarm configuration: the HR limits cannot be confirmed here")
-        with self._alarm_lock:
-            old = self._alarms.hr_confirmation
-            events = self._alarms.confirm_hr_limits(self.clock.now(), user, role, at_utc=time.time())
-            confirmation = self._alarms.hr_confirmation
-            assert confirmation is not None
-            try:
-                config.save_hr_confirmation(confirmation)
-            except (OSError, KnownError) as exc:
-                self._alarms.require_hr_confirmation(old, self.clock.now())
-                self._publish_alarms([])
-                raise AlarmSettingError(f"the confirmation could not be saved: {exc}") from None
-            self._publish_settings(events)
-        self._record_settings(events)
-        return events
-
-    def _publish_settings(self, events: list[AlarmEvent]) -> None:
-        """Under the alarm lock: the alarm transitions to the display and the record, the setting
-        changes to the display's log."""
-        self._publish_alarms([e for e in events if e.transition is not Transition.SETTING_CHANGED])
-        for e in events:
-            if e.transition is Transition.SETTING_CHANGED:
-                self.ui_events.put(e)
-
-    def _record_settings(self, events: list[AlarmEvent]) -> None:
-        """After the lock: the setting changes committed to the recording (clinician input)."""
-        for e in events:
-            if e.transition is Transition.SETTING_CHANGED:
-                self._record_event(SessionEvent(EventKind.ALARM_SETTING, e.t, f"user:{e.user}", e.record()), to_ui=False)
 
     def _watch_links(self) -> None:
         now, real = self.clock.now(), time.monotonic()

@@ -102,10 +102,10 @@ class AlarmLimitsDialog(QDialog):
         """``config``: the workstation's alarm configuration (PIN, HR confirmation); default the core's."""
         super().__init__(parent)
         self._core, self._user = core, user
-        self._config = config if config is not None else core.alarm_config
+        self._config = config if config is not None else core.alarms.config
         self._role = Role.OPERATOR
         self._ro_user = ""
-        preset = core.alarm_preset()
+        preset = core.alarms.preset()
         self.setWindowTitle(f"Alarm limits — {preset.name}")
         self.resize(1100, 520)
         self.preset_label = QLabel(f"Active preset: {preset.name}. Limits apply at once and are recorded with your name.")
@@ -172,7 +172,7 @@ class AlarmLimitsDialog(QDialog):
         self._timer.start()
 
     def _fill(self) -> None:
-        self._rules = list(self._core.alarm_preset().rules)
+        self._rules = list(self._core.alarms.preset().rules)
         self.table.setRowCount(len(self._rules))
         for row, rule in enumerate(self._rules):
             cells = [
@@ -205,7 +205,7 @@ class AlarmLimitsDialog(QDialog):
 
     @Slot()
     def refresh_values(self) -> None:
-        baseline = self._core.alarm_baseline()
+        baseline = self._core.alarms.baseline()
         for row, rule in enumerate(self._rules):
             text = "--"
             for code in rule.channels:
@@ -254,7 +254,7 @@ class AlarmLimitsDialog(QDialog):
                     edits.append((column, field_name, _parse_restricted(field_name, text)))
             for column, field_name, value in edits:
                 try:
-                    self._core.change_alarm_rule(rule.rule_id, field_name, value, self._acting_user(), self._role)
+                    self._core.alarms.change_rule(rule.rule_id, field_name, value, self._acting_user(), self._role)
                 except (AlarmSettingError, KnownError) as exc:
                     errors.append(str(exc))
                     reset = limit_text(rule) if column == LIMIT_COLUMN else _restricted_text(rule, column)
@@ -281,8 +281,8 @@ class AlarmLimitsDialog(QDialog):
         self.ro_pin_repeat.setVisible(bool(first_use) and not responsible)
         self.ro_button.setVisible(has_config)
         self.ro_button.setText("Leave responsible-organization mode" if responsible else "Responsible-organization mode…")
-        confirmation = self._core.hr_confirmation()
-        preset = self._core.alarm_preset()
+        confirmation = self._core.alarms.hr_confirmation()
+        preset = self._core.alarms.preset()
         limits = "–".join(limit_text(preset.rule(r)) for r in ("hr_low", "hr_high"))
         if not has_config:
             self.hr_label.setText(f"HR limits {limits} /min")
@@ -345,7 +345,7 @@ class AlarmLimitsDialog(QDialog):
     def confirm_hr_limits(self) -> str | None:
         """The medical director confirms the HR limits (responsible-organization mode only)."""
         try:
-            self._core.confirm_hr_limits(self._acting_user(), self._role)
+            self._core.alarms.confirm_hr_limits(self._acting_user(), self._role)
         except (AlarmSettingError, KnownError) as exc:
             self.error_label.setText(str(exc))
             return str(exc)

@@ -248,18 +248,18 @@ class AlarmBar(QFrame):
     # ---- operator actions (UI entry points: refusals are shown, never raised into Qt) ---------
     @Slot()
     def acknowledge(self) -> None:
-        self._act(lambda: self._core.acknowledge_alarms(self._user()))
+        self._act(lambda: self._core.alarms.acknowledge(self._user()))
 
     @Slot()
     def pause_audio(self) -> None:
         self.inactivate(Inactivation.AUDIO_PAUSED)
 
     def inactivate(self, state: Inactivation) -> None:
-        self._act(lambda: self._core.inactivate_alarms(state, self._user()))
+        self._act(lambda: self._core.alarms.inactivate(state, self._user()))
 
     @Slot()
     def resume(self) -> None:
-        self._act(lambda: self._core.resume_alarms(self._user()))
+        self._act(lambda: self._core.alarms.resume(self._user()))
 
     @Slot()
     def open_symptoms_dialog(self) -> QWidget:

@@ -29,7 +29,7 @@ class CrisisSymptomsDialog(QDialog):
         intro.setWordWrap(True)
         intro.setFont(theme.font(theme.SMALL_PX))
         self.boxes: dict[str, QCheckBox] = {}
-        ticked = core.crisis_symptoms()
+        ticked = core.alarms.crisis_symptoms()
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         for code, label in CRISIS_SYMPTOMS.items():
@@ -54,7 +54,7 @@ class CrisisSymptomsDialog(QDialog):
     def apply(self) -> str | None:
         """Record the ticked symptoms and close; the refusal message (dialog stays open), or None."""
         try:
-            self._core.set_crisis_symptoms(self.ticked(), self._user())
+            self._core.alarms.set_crisis_symptoms(self.ticked(), self._user())
         except AlarmSettingError as exc:
             self.error_label.setText(str(exc))
             return str(exc)

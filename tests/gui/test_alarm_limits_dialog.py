@@ -35,7 +35,7 @@ def test_refused_edit_says_why_and_changes_nothing(dialog, core):
     error = dialog.set_limit("hr_low", "130")
     assert error is not None and "must be below the high limit 120" in error
     assert dialog.error_label.text() == error
-    assert core.alarm_preset().rule("hr_low").limit == 50
+    assert core.alarms.preset().rule("hr_low").limit == 50
     assert dialog.rows()["hr_low"][2] == "50"
     assert "no pre-dose baseline" in (dialog.set_limit("sbp_rise_mmhg", "+40") or "")
     assert "must be a number" in (dialog.set_limit("sbp_high", "lots") or "")
@@ -45,7 +45,7 @@ def test_accepted_edit_applies_and_is_recorded_with_who_old_new(dialog, core):
     while not core.ui_events.empty():
         core.ui_events.get_nowait()
     assert dialog.set_limit("sbp_high", "170") is None
-    assert core.alarm_preset().rule("sbp_high").limit == 170 and dialog.rows()["sbp_high"][2] == "170"
+    assert core.alarms.preset().rule("sbp_high").limit == 170 and dialog.rows()["sbp_high"][2] == "170"
     events = []
     while not core.ui_events.empty():
         events.append(core.ui_events.get_nowait())

@@ -79,11 +79,11 @@ def test_symptoms_dialog_shows_a_refusal_and_stays_open(qtbot, core, clock):
     dialog.boxes["dyspnoea"].setChecked(True)
     error = dialog.apply()
     assert error is not None and "name of the person" in error and dialog.error_label.text() == error
-    assert dialog.isVisible() and core.crisis_symptoms() == frozenset()
+    assert dialog.isVisible() and core.alarms.crisis_symptoms() == frozenset()
 
 
 def test_unconfirmed_hr_limits_show_a_low_notice_on_the_alarm_bar(window, core, frame):
-    core.attach_alarm_config(MemoryAlarmConfig())
+    core.alarms.attach_config(MemoryAlarmConfig())
     frame()
     assert window.alarm_bar.message.text() == "* HR alarm limits not yet confirmed by the medical director — open Limits…"
     assert window.alarm_bar.state is not None and window.alarm_bar.state.visual is AlarmPriority.LOW
@@ -96,7 +96,7 @@ def config() -> MemoryAlarmConfig:
 
 @pytest.fixture
 def limits(qtbot, core, clock, config):
-    core.attach_alarm_config(config)
+    core.alarms.attach_config(config)
     core.start_session(make_session(clock))
     core.process_pending()
     d = AlarmLimitsDialog(core, lambda: "RN Jansen")
@@ -112,7 +112,7 @@ def test_operator_mode_cannot_change_priority_latching_or_switch_off(limits, cor
     assert not limits.table.item(row, LATCHING_COLUMN).flags() & Qt.ItemFlag.ItemIsEditable
     assert "only the responsible organization may change priority" in (limits.set_cell("sbp_high", PRIORITY_COLUMN, "HIGH") or "")
     assert "only the responsible organization may switch" in (limits.set_limit("sbp_high", "off") or "")
-    assert core.alarm_preset().rule("sbp_high").priority is AlarmPriority.MEDIUM
+    assert core.alarms.preset().rule("sbp_high").priority is AlarmPriority.MEDIUM
     assert limits.rows()["sbp_high"][PRIORITY_COLUMN] == "MEDIUM"
     assert not limits.hr_confirm_button.isEnabled()
     assert "not yet confirmed" in limits.hr_label.text()
@@ -144,7 +144,7 @@ def test_responsible_mode_changes_restricted_settings_and_confirms_hr(limits, co
     assert limits.set_cell("sbp_high", LATCHING_COLUMN, "yes") is None
     assert limits.set_limit("rr_low", "8") is None
     assert "priority must be HIGH, MEDIUM or LOW" in (limits.set_cell("dbp_high", PRIORITY_COLUMN, "urgent") or "")
-    rule = core.alarm_preset().rule("sbp_high")
+    rule = core.alarms.preset().rule("sbp_high")
     assert rule.priority is AlarmPriority.HIGH and rule.latching is True
     settings = [e for e in drain(core) if getattr(e, "transition", None) is Transition.SETTING_CHANGED]
     assert [(e.data["field"], e.user, e.data["role"]) for e in settings] == [
@@ -155,7 +155,7 @@ def test_responsible_mode_changes_restricted_settings_and_confirms_hr(limits, co
     assert limits.hr_confirm_button.isEnabled()
     assert limits.confirm_hr_limits() is None
     assert config.hr_confirmation() is not None and config.hr_confirmation()["by"] == "Dr Vos"
-    assert HR_CONFIRM_KEY not in {c.key for c in core.alarm_state().conditions}
+    assert HR_CONFIRM_KEY not in {c.key for c in core.alarms.state().conditions}
     assert limits.hr_label.text() == "HR limits confirmed by Dr Vos for this workstation"
     confirmed = [e for e in drain(core) if getattr(e, "transition", None) is Transition.SETTING_CHANGED]
     assert [(e.key, e.user) for e in confirmed] == [("hr_limits", "Dr Vos")]

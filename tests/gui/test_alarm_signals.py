@@ -220,10 +220,10 @@ def test_only_the_highest_audible_priority_plays_and_reminders_play_once(alarm_w
     core.put_readings([Reading("sim:oximeter", "spo2", clock.now(), 85.0)])
     alarm_window.frame()
     assert sound.played[-1] is AlarmPriority.HIGH
-    core.inactivate_alarms(Inactivation.AUDIO_OFF, "RN")
+    core.alarms.inactivate(Inactivation.AUDIO_OFF, "RN")
     alarm_window.frame()
     assert sound.played[-1] is None
-    clock.advance(core.alarm_preset().reminder_interval_s)
+    clock.advance(core.alarms.preset().reminder_interval_s)
     alarm_window.frame()
     assert sound.reminders == 1
 
@@ -235,7 +235,7 @@ def test_no_audio_output_raises_the_alarm_audio_unavailable_technical_alarm(qtbo
     w.show()
     core.process_pending()
     adapter.tick()
-    top = core.alarm_state().highest
+    top = core.alarms.state().highest
     assert top is not None and top.key == f"notice:{AUDIO_NOTICE_KEY}" and top.priority is AlarmPriority.MEDIUM
     assert "Alarm sound unavailable: no audio output device" in w.alarm_bar.message.text()
 

@@ -125,10 +125,10 @@ def test_a_lost_device_raises_device_lost_within_2_s_and_it_is_logged(db_url):
         assert driver.lost_at is not None and raised_real - driver.lost_at < 2.0
         event = next(e for e in seen if e.key == "link:test:oximeter")
         assert event.priority is AlarmPriority.MEDIUM and event.message == "Test oximeter lost: port vanished"
-        pipeline.core.acknowledge_alarms("RN Jansen")
-        pipeline.core.inactivate_alarms(Inactivation.AUDIO_PAUSED, "RN Jansen")
-        pipeline.core.resume_alarms("RN Jansen")
-        pipeline.core.change_alarm_rule("sbp_high", "limit", 170.0, "RN Jansen")
+        pipeline.core.alarms.acknowledge("RN Jansen")
+        pipeline.core.alarms.inactivate(Inactivation.AUDIO_PAUSED, "RN Jansen")
+        pipeline.core.alarms.resume("RN Jansen")
+        pipeline.core.alarms.change_rule("sbp_high", "limit", 170.0, "RN Jansen")
     finally:
         pipeline.close(end_reason="test finished")
     db = open_database(db_url)
@@ -202,12 +202,12 @@ def test_pty_unplug_raises_device_lost_within_2_s_logs_it_and_replug_clears_it(d
         assert latency < 2.0, f"device lost alarm after {latency:.2f} s"
         raised = next(e for e in seen if e.key == key)
         assert raised.priority is AlarmPriority.MEDIUM and raised.message.startswith("Bedside Nonin lost")
-        assert key in {c.key for c in pipeline.core.alarm_state().conditions}
+        assert key in {c.key for c in pipeline.core.alarms.state().conditions}
 
         time.sleep(0.5)  # a few failed reconnect attempts while the cable is out
         sim.replug()
         _wait_until(lambda: any(e.transition is Transition.CLEARED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 15)
-        assert key not in {c.key for c in pipeline.core.alarm_state().conditions}
+        assert key not in {c.key for c in pipeline.core.alarms.state().conditions}
     finally:
         pipeline.close(end_reason="test finished")
         sim.stop()
@@ -230,12 +230,12 @@ def test_symptoms_and_the_hr_confirmation_are_in_the_exported_alarm_log(db_url):
     pipeline.start()
     core = pipeline.core
     try:
-        core.attach_alarm_config(MemoryAlarmConfig())
+        core.alarms.attach_config(MemoryAlarmConfig())
         pipeline.start_session(SessionInfo("SIM-CRISIS", DosingProtocol.SPRAVATO, "RN Jansen", clock.now()))
         core.put_readings([Reading("test:nibp", "nibp_sys", clock.now(), 192.0), Reading("test:nibp", "nibp_dia", clock.now(), 100.0)])
-        _wait_until(lambda: "sbp_high" in {c.key for c in core.alarm_state().conditions}, 5)
-        core.set_crisis_symptoms({"chest_pain", "neuro_deficit"}, "RN Jansen")
-        core.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
+        _wait_until(lambda: "sbp_high" in {c.key for c in core.alarms.state().conditions}, 5)
+        core.alarms.set_crisis_symptoms({"chest_pain", "neuro_deficit"}, "RN Jansen")
+        core.alarms.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
     finally:
         pipeline.close(end_reason="test finished")
     db = open_database(db_url)

@@ -31,13 +31,13 @@ SPEED = 600.0
 
 def _nurse_steps():
     def lower_sbp_limit(p: Pipeline, _dose_at: float) -> None:
-        p.core.change_alarm_rule("sbp_high", "limit", 170.0, "RN Jansen")
+        p.core.alarms.change_rule("sbp_high", "limit", 170.0, "RN Jansen")
 
     def moaas(p: Pipeline, _dose_at: float) -> None:
         p.core.record_observation(ob.moaas(p.clock.now(), "RN Jansen", 4))
 
     def acknowledge(p: Pipeline, _dose_at: float) -> None:
-        p.core.acknowledge_alarms("RN Jansen")
+        p.core.alarms.acknowledge("RN Jansen")
 
     return [(3.0, lower_sbp_limit), (10.0, moaas), (41.0, acknowledge)]
 

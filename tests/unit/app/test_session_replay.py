@@ -63,17 +63,17 @@ def _record_original() -> list[SessionEvent]:
     clock.advance(60)
     core.mark_dose(clock.now(), user="RN Jansen")
     clock.advance(60)
-    core.change_alarm_rule("sbp_high", "limit", 170.0, "RN Jansen")
-    core.change_alarm_rule("sbp_high", "priority", AlarmPriority.HIGH, "Dr Berg", Role.RESPONSIBLE_ORGANIZATION)
+    core.alarms.change_rule("sbp_high", "limit", 170.0, "RN Jansen")
+    core.alarms.change_rule("sbp_high", "priority", AlarmPriority.HIGH, "Dr Berg", Role.RESPONSIBLE_ORGANIZATION)
     clock.advance(60)
-    core.inactivate_alarms(Inactivation.AUDIO_PAUSED, "RN Jansen", 60.0)
+    core.alarms.inactivate(Inactivation.AUDIO_PAUSED, "RN Jansen", 60.0)
     for _ in range(12):  # the pause ends by its timer: not an entry of the nurse, the replay makes it again
         clock.advance(10)
         core.process_pending()
-    core.inactivate_alarms(Inactivation.ALARM_OFF, "RN Jansen")
+    core.alarms.inactivate(Inactivation.ALARM_OFF, "RN Jansen")
     clock.advance(30)
-    core.resume_alarms("RN Jansen")
-    core.set_crisis_symptoms({"chest_pain"}, "RN Jansen")
+    core.alarms.resume("RN Jansen")
+    core.alarms.set_crisis_symptoms({"chest_pain"}, "RN Jansen")
     clock.advance(60)
     core.record_observation(ob.amendment(moaas, ob.moaas(moaas.t, "RN Kim", 4), "RN Kim", "scored the wrong column"))
     clock.advance(60)
@@ -124,8 +124,8 @@ def test_the_replay_records_the_same_entries_at_the_same_session_times():
     (current,) = log.current()
     assert current.data["score"] == 4 and current.amends is not None and log.get(current.amends) is not None
     assert {o.obs_id for o in log.all()}.isdisjoint({e.data.get("obs_id") for e in original})
-    assert (rule := core.alarm_preset().rule("sbp_high")).limit == 170.0 and rule.priority is AlarmPriority.HIGH
-    assert core.crisis_symptoms() == frozenset({"chest_pain"})
+    assert (rule := core.alarms.preset().rule("sbp_high")).limit == 170.0 and rule.priority is AlarmPriority.HIGH
+    assert core.alarms.crisis_symptoms() == frozenset({"chest_pain"})
 
 
 def test_nothing_is_replayed_before_its_time():

@@ -176,7 +176,7 @@ def test_bedside_wiring_reports_a_stalled_core_as_a_recorded_high_technical_alar
     watchdog.poll()
     assert watchdog.sounding and sound.beeps == [fake.t]
     core._drain(block=False)  # deliver the notice without a tick (the tick is what stalled)
-    [c] = core.alarm_state().conditions
+    [c] = core.alarms.state().conditions
     assert c.key == "notice:alarm-watchdog" and c.priority is AlarmPriority.HIGH and c.category is AlarmCategory.TECHNICAL
     assert c.message == "Alarm system failure: alarm engine stopped for more than 5 s — fallback tone sounding"
     events = []
@@ -190,4 +190,4 @@ def test_bedside_wiring_reports_a_stalled_core_as_a_recorded_high_technical_alar
         watchdog.poll()
     assert not watchdog.sounding
     core._drain(block=False)
-    assert core.alarm_state().conditions == ()
+    assert core.alarms.state().conditions == ()

@@ -164,23 +164,23 @@ def test_an_engine_never_told_about_confirmation_raises_no_notice(engine, clock)
 def test_core_remembers_the_confirmation_per_workstation(clock):
     config = MemoryAlarmConfig()
     core = Core(clock)
-    core.attach_alarm_config(config)
-    assert HR_CONFIRM_KEY in {c.key for c in core.alarm_state().conditions}
+    core.alarms.attach_config(config)
+    assert HR_CONFIRM_KEY in {c.key for c in core.alarms.state().conditions}
     with pytest.raises(AlarmSettingError):
-        core.confirm_hr_limits("RN Jansen", Role.OPERATOR)
+        core.alarms.confirm_hr_limits("RN Jansen", Role.OPERATOR)
     assert config.hr_confirmation() is None
-    events = core.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
+    events = core.alarms.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
     assert [e.transition for e in events] == [Transition.SETTING_CHANGED, Transition.CLEARED]
     saved = config.hr_confirmation()
     assert saved is not None and saved["by"] == "Dr Vos" and saved["hr_low"] == 50.0 and saved["at"] > 1.7e9
-    assert core.alarm_state().conditions == ()
+    assert core.alarms.state().conditions == ()
     # the next program start on this workstation: confirmed
     again = Core(clock)
-    again.attach_alarm_config(config)
-    assert again.alarm_state().conditions == () and again.hr_confirmation() == saved
+    again.alarms.attach_config(config)
+    assert again.alarms.state().conditions == () and again.alarms.hr_confirmation() == saved
     # without a workstation configuration there is nothing to confirm into
     with pytest.raises(AlarmSettingError, match="keeps no alarm configuration"):
-        Core(clock).confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
+        Core(clock).alarms.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
 
 
 def test_core_refuses_a_confirmation_it_cannot_save(clock):
@@ -189,11 +189,11 @@ def test_core_refuses_a_confirmation_it_cannot_save(clock):
             raise OSError("disk full")
 
     core = Core(clock)
-    core.attach_alarm_config(Broken())
+    core.alarms.attach_config(Broken())
     with pytest.raises(AlarmSettingError, match="could not be saved: disk full"):
-        core.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
-    assert HR_CONFIRM_KEY in {c.key for c in core.alarm_state().conditions}
-    assert core.hr_confirmation() is None
+        core.alarms.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
+    assert HR_CONFIRM_KEY in {c.key for c in core.alarms.state().conditions}
+    assert core.alarms.hr_confirmation() is None
 
 
 def test_core_crisis_symptoms_reach_the_engine(clock):
@@ -201,10 +201,10 @@ def test_core_crisis_symptoms_reach_the_engine(clock):
     core.start_session(Session(SessionInfo("KX-1", DosingProtocol.SPRAVATO, "RN Jansen", clock.now())))
     core.put_readings([Reading(CUFF, "nibp_sys", clock.now(), 184.0)])
     core.process_pending()
-    events = core.set_crisis_symptoms({"visual_change"}, "RN Jansen")
+    events = core.alarms.set_crisis_symptoms({"visual_change"}, "RN Jansen")
     assert [e.transition for e in events] == [Transition.SYMPTOMS, Transition.ESCALATED]
-    assert core.crisis_symptoms() == {"visual_change"}
-    [c] = core.alarm_state().conditions
+    assert core.alarms.crisis_symptoms() == {"visual_change"}
+    [c] = core.alarms.state().conditions
     assert c.priority is AlarmPriority.HIGH and c.message.endswith("refer for emergency care")
 
 
