@@ -12,16 +12,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app import gui_gc
+from app.crash import EXIT_BUG, CrashHandler
+from app.device_store import close_catalogs
+from app.pipeline import Pipeline
 from monitor.clock import SessionClock
 from monitor.errors import ConfigError
 from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.ports import Driver
 from monitor.session import DosingProtocol, Session, SessionInfo
-
-from app import gui_gc
-from app.crash import EXIT_BUG, CrashHandler
-from app.device_store import close_catalogs
-from app.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from app.session_replay import SessionReplay, TimelinePlayer
@@ -62,7 +61,9 @@ def _build_drivers(args: argparse.Namespace, pipeline: Pipeline) -> tuple[list[D
 
             label = "Simulated CMS50 oximeter (serial, pty)"
             drivers = [
-                SerialLoopback("cms50-v7", pipeline.clock, scenario, pipeline.t0, seed=args.seed, label=label) if isinstance(d, SimulatedOximeter) else d
+                SerialLoopback("cms50-v7", pipeline.clock, scenario, pipeline.t0, seed=args.seed, label=label)
+                if isinstance(d, SimulatedOximeter)
+                else d
                 for d in drivers
             ]
         if args.demo_ble:  # issue 4: simulated BLE devices over bumble's virtual link

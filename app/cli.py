@@ -11,6 +11,7 @@ from monitor.errors import KnownError
 
 log = logging.getLogger(__name__)
 
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -35,26 +36,56 @@ def run_parser() -> argparse.ArgumentParser:
         "Also: session-monitor export | decode | review | sign | report --help.",
     )
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically")
-    src.add_argument("--replay", metavar="RECORD", help="start a session replaying a PhysioNet WFDB record (path without extension)")
+    src.add_argument(
+        "--demo", metavar="SCENARIO", help="start a session on simulated devices playing SCENARIO and mark the dose automatically"
+    )
+    src.add_argument(
+        "--replay", metavar="RECORD", help="start a session replaying a PhysioNet WFDB record (path without extension)"
+    )
     src.add_argument(
         "--replay-session",
         metavar="ID|latest",
         help="play a recorded session back through the dashboard (devices, dose, observations, alarm settings) at --speed 1-60; "
         "it is recorded into --db if given, else into a temporary file, never into the database it comes from",
     )
-    p.add_argument("--from-db", metavar="URL", help="with --replay-session: the database the session was recorded in (default: the workstation's database)")
-    p.add_argument("--demo-ble", action="store_true", help="with --demo: also simulate a Bluetooth heart-rate strap, BP cuff and pulse oximeter, connected over a virtual Bluetooth link")
-    p.add_argument("--demo-nurse", action="store_true", help="with --demo: a scripted nurse fills in the pre-dose checklist, answers every MOAA/S and CADSS prompt shortly after it appears and discharges when allowed")
-    p.add_argument("--via-serial", action="store_true", help="with --demo: the simulated pulse oximeter talks the Contec CMS50 V7 protocol over a pseudo-terminal, read by the real serial driver")
-    p.add_argument("--speed", type=_speed, default=1.0, metavar="N", help="session time runs N times faster than real time (1-600, 1-60 for --replay-session; simulated and replayed sessions only)")
+    p.add_argument(
+        "--from-db",
+        metavar="URL",
+        help="with --replay-session: the database the session was recorded in (default: the workstation's database)",
+    )
+    p.add_argument(
+        "--demo-ble",
+        action="store_true",
+        help="with --demo: also simulate a Bluetooth heart-rate strap, BP cuff and pulse oximeter, connected over a virtual Bluetooth link",
+    )
+    p.add_argument(
+        "--demo-nurse",
+        action="store_true",
+        help="with --demo: a scripted nurse fills in the pre-dose checklist, answers every MOAA/S and CADSS prompt shortly after it appears and discharges when allowed",
+    )
+    p.add_argument(
+        "--via-serial",
+        action="store_true",
+        help="with --demo: the simulated pulse oximeter talks the Contec CMS50 V7 protocol over a pseudo-terminal, read by the real serial driver",
+    )
+    p.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        metavar="N",
+        help="session time runs N times faster than real time (1-600, 1-60 for --replay-session; simulated and replayed sessions only)",
+    )
     p.add_argument("--minutes", type=_positive_float, metavar="M", help="stop after M minutes of session time and exit 0")
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot of the main window when the program stops")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulated devices (default 1)")
     p.add_argument("--patient", metavar="PSEUDONYM", help="patient pseudonym for the --demo / --replay session")
     p.add_argument("--clinician", default=None, help="clinician name for the --demo / --replay session")
-    p.add_argument("--protocol", default="spravato", help="dosing protocol of the --demo / --replay session: spravato, ketamine_iv, ketamine_im, ketamine_sl (--replay-session keeps the recorded one)")
+    p.add_argument(
+        "--protocol",
+        default="spravato",
+        help="dosing protocol of the --demo / --replay session: spravato, ketamine_iv, ketamine_im, ketamine_sl (--replay-session keeps the recorded one)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
     return p
 
@@ -96,7 +127,9 @@ def export_main(argv: list[str]) -> int:
         print(f"session-monitor export: --session must be a number or 'latest', not {args.session!r}", file=sys.stderr)
         return 2
     if EXPORTERS[args.format].format.binary and not args.output:
-        print(f"session-monitor export: {args.format.upper()} is a binary file: give --output FILE.{args.format}", file=sys.stderr)
+        print(
+            f"session-monitor export: {args.format.upper()} is a binary file: give --output FILE.{args.format}", file=sys.stderr
+        )
         return 2
     with open_database(args.db) as db:  # StorageError (no such session, unreadable database): main prints it
         if args.output:

@@ -42,7 +42,7 @@ class CrashHandler:
 
     def install(self) -> None:
         directory = self._dir or log_dir()
-        self._fault_file = open(directory / "faulthandler.log", "a", encoding="utf-8")  # noqa: SIM115 - kept open on purpose
+        self._fault_file = open(directory / "faulthandler.log", "a", encoding="utf-8")
         faulthandler.enable(self._fault_file)
         sys.excepthook = self._excepthook
         threading.excepthook = self._thread_excepthook

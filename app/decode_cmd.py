@@ -14,17 +14,22 @@ import sys
 import time
 from typing import IO
 
+from devices.decoding import ConversingDecoder, Decoder, DecoderSpec, Measurement, load_all
 from monitor.channels import CHANNELS
 from monitor.errors import ConfigError, DeviceError
 from monitor.readings import Flag
 
-from devices.decoding import ConversingDecoder, Decoder, DecoderSpec, Measurement, load_all
-
 
 def decode_parser(names: list[str]) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="session-monitor decode", description="Decode a device's data and print one JSON object per value.")
+    p = argparse.ArgumentParser(
+        prog="session-monitor decode", description="Decode a device's data and print one JSON object per value."
+    )
     p.add_argument("--protocol", required=True, metavar="NAME", help="one of: " + ", ".join(names))
-    p.add_argument("--port", metavar="URL", help="read from a live port (/dev/ttyUSB0, COM3, socket://host:port, rfc2217://…) instead of stdin")
+    p.add_argument(
+        "--port",
+        metavar="URL",
+        help="read from a live port (/dev/ttyUSB0, COM3, socket://host:port, rfc2217://…) instead of stdin",
+    )
     p.add_argument("--seconds", type=float, default=10.0, metavar="S", help="with --port: read for S seconds (default 10)")
     p.add_argument("--baud", type=int, metavar="N", help="with --port: baud rate (default: the protocol's)")
     return p
@@ -75,7 +80,9 @@ def _feed_port(spec: DecoderSpec, decoder: Decoder, url: str, seconds: float, ba
     try:
         port = serial.serial_for_url(url, baudrate=baud or spec.default_baud or 9600, timeout=0.1)
     except (serial.SerialException, ValueError, OSError) as exc:
-        raise DeviceError(f"cannot open {url}: {exc}; check the port name (session-monitor lists ports in the device dialog)") from None
+        raise DeviceError(
+            f"cannot open {url}: {exc}; check the port name (session-monitor lists ports in the device dialog)"
+        ) from None
     deadline = time.monotonic() + seconds
     talk = decoder if isinstance(decoder, ConversingDecoder) else None  # start / keep-alive / poll / ACK, as the driver does
     next_keepalive = time.monotonic() + (talk.keepalive_interval_s or 0.0) if talk is not None else math.inf

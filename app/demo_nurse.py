@@ -44,7 +44,9 @@ class DemoNurse:
         current = core.observations.current()
         if not any(o.kind is ObsKind.PREDOSE_CHECKLIST for o in current):
             answers = dict.fromkeys(ob.PREDOSE_ITEMS, False)
-            answers.update(rems_enrolled=True, npo_food_2h=True, npo_liquids_30min=True, nasal_meds_1h=True, transport_arranged=True)
+            answers.update(
+                rems_enrolled=True, npo_food_2h=True, npo_liquids_30min=True, nasal_meds_1h=True, transport_arranged=True
+            )
             core.record_observation(ob.predose_checklist(now, AUTHOR, answers))
         status = core.schedule_status(now)
         if status is None:
@@ -66,6 +68,4 @@ class DemoNurse:
             self._done.add(key)
             return
         if status.discharge.allowed:
-            core.record_observation(
-                ob.discharge(now, AUTHOR, dict.fromkeys(ob.DISCHARGE_ITEMS, True), ready_min=90.0)
-            )
+            core.record_observation(ob.discharge(now, AUTHOR, dict.fromkeys(ob.DISCHARGE_ITEMS, True), ready_min=90.0))

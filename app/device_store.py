@@ -42,7 +42,13 @@ class JsonDeviceStore:
             for item in items:
                 baud = item.get("baud")
                 out.append(
-                    DeviceConfig(str(item["transport"]), str(item["protocol"]), str(item["address"]), str(item["label"]), None if baud is None else int(baud))
+                    DeviceConfig(
+                        str(item["transport"]),
+                        str(item["protocol"]),
+                        str(item["address"]),
+                        str(item["label"]),
+                        None if baud is None else int(baud),
+                    )
                 )
             return out
         except (ValueError, KeyError, TypeError) as exc:
@@ -96,7 +102,9 @@ def remembered_drivers(store: DeviceConfigStore, catalogs: list[DeviceCatalog], 
 class RunningDevices:
     """Which remembered device runs as which driver, so the device dialog's changes take effect now."""
 
-    def __init__(self, catalogs: list[DeviceCatalog], clock: Clock, add: Callable[[Driver], None], remove: Callable[[Driver], None]) -> None:
+    def __init__(
+        self, catalogs: list[DeviceCatalog], clock: Clock, add: Callable[[Driver], None], remove: Callable[[Driver], None]
+    ) -> None:
         self._catalogs = {c.transport: c for c in catalogs}
         self._clock = clock
         self._add, self._remove = add, remove

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from monitor.clock import Clock
 from monitor.core import Core
-from monitor.schedule import load_templates
 from monitor.events import TechnicalNotice
 from monitor.ports import Driver, DriverSink
+from monitor.schedule import load_templates
 from monitor.session import Session, SessionInfo
 
 if TYPE_CHECKING:

@@ -23,7 +23,9 @@ def review_parser() -> argparse.ArgumentParser:
         "--course", metavar="PATIENT", default=None, help="open this patient's treatment course (all sessions side by side)"
     )
     p.add_argument(
-        "--screenshot", metavar="FILE.png", help="save a picture of the first window once it is complete (summary included) and exit"
+        "--screenshot",
+        metavar="FILE.png",
+        help="save a picture of the first window once it is complete (summary included) and exit",
     )
     return p
 
@@ -40,7 +42,11 @@ def build_review(reader: RecordingReader, session: str | None, course: str | Non
 
     def review_window(session_id: int) -> Any:
         return ReviewWindow(
-            reader, session_id, signoff=DatabaseSignOff(reader.db), exports=DatabaseExports(reader.db), replay=replay_launcher(reader.db)
+            reader,
+            session_id,
+            signoff=DatabaseSignOff(reader.db),
+            exports=DatabaseExports(reader.db),
+            replay=replay_launcher(reader.db),
         )
 
     def opened_window(make: Any, size: tuple[int, int]) -> Any:
@@ -115,7 +121,15 @@ def replay_command(db: Database, session_id: int, speed: float) -> tuple[list[st
     if u.password:
         env["PGPASSWORD"] = str(u.password)
     bare = URL.create(u.drivername, username=u.username, host=u.host, port=u.port, database=u.database, query=u.query)
-    argv = [sys.executable, "-m", "app", "--replay-session", str(session_id), "--from-db", bare.render_as_string(hide_password=False)]
+    argv = [
+        sys.executable,
+        "-m",
+        "app",
+        "--replay-session",
+        str(session_id),
+        "--from-db",
+        bare.render_as_string(hide_password=False),
+    ]
     return [*argv, "--speed", f"{speed:g}"], env
 
 

@@ -94,7 +94,10 @@ class OsFallbackTone:
         if self._player and (self._proc is None or self._proc.poll() is not None):
             try:
                 self._proc = subprocess.Popen(
-                    [self._player, str(self._wav_path())], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                    [self._player, str(self._wav_path())],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
             except OSError as exc:
                 log.error("fallback tone: cannot run %s (%s); the terminal bell remains", self._player, exc)
@@ -162,7 +165,7 @@ class AlarmWatchdog:
         for name, beat in self._heartbeats.items():
             try:
                 age = now - beat()
-            except Exception:  # noqa: BLE001 - a broken heartbeat is a stopped one
+            except Exception:
                 log.exception("alarm watchdog: heartbeat %s failed", name)
                 age = math.inf
             if age > self._stall_s:
@@ -176,7 +179,9 @@ class AlarmWatchdog:
         if stalled and self._since is None:
             self._since = self.fired_at = now
             self._next_beep = now
-            message = f"Alarm system failure: {', '.join(stalled)} stopped for more than {self._stall_s:.0f} s — fallback tone sounding"
+            message = (
+                f"Alarm system failure: {', '.join(stalled)} stopped for more than {self._stall_s:.0f} s — fallback tone sounding"
+            )
             log.critical("%s", message)
             self._report(message, True)
         if self._since is None:
@@ -189,14 +194,14 @@ class AlarmWatchdog:
         if now >= self._next_beep:
             try:
                 self._sound.beep()
-            except Exception:  # noqa: BLE001 - the last line of defence must not die
+            except Exception:
                 log.exception("alarm watchdog: fallback tone failed")
             self._next_beep = max(self._next_beep + self._beep_interval_s, now)
 
     def _report(self, message: str, active: bool) -> None:
         try:
             self._on_failure(message, active)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("alarm watchdog: reporting failed")
 
     def start(self) -> None:
@@ -228,7 +233,9 @@ def watch_core_and_display(
 
     def report(message: str, active: bool) -> None:  # watchdog thread: only queues into the core
         level = NoticeLevel.CRITICAL if active else NoticeLevel.INFO
-        core.post_notice(TechnicalNotice(WATCHDOG_NOTICE_KEY, message or "alarm system running again", level, core.clock.now(), active))
+        core.post_notice(
+            TechnicalNotice(WATCHDOG_NOTICE_KEY, message or "alarm system running again", level, core.clock.now(), active)
+        )
 
     heartbeats = {"alarm engine": lambda: core.last_alarm_tick, "display": display_heartbeat}
     return AlarmWatchdog(heartbeats, sound if sound is not None else OsFallbackTone(), report, **options)

@@ -10,7 +10,13 @@ import subprocess
 import sys
 
 BENCHES = [
-    "bench_ingest", "bench_render", "bench_latency", "bench_trip", "bench_memory", "bench_decoders", "bench_alarms",
+    "bench_ingest",
+    "bench_render",
+    "bench_latency",
+    "bench_trip",
+    "bench_memory",
+    "bench_decoders",
+    "bench_alarms",
     "bench_review",
 ]
 

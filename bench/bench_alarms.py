@@ -98,10 +98,14 @@ def main() -> None:
 
     p50, p99 = percentile(alarm_ms, 50), percentile(alarm_ms, 99)
     r50, r99 = median(ingest_ms), percentile(ingest_ms, 99)
-    print(f"alarms: {len(alarm_ms)} alarm transitions under {DEVICES} devices x {READINGS_PER_S} readings/s "
-          f"({rate:.0f} readings/s ingested) in {RUN_S:.0f} s; condition delay {delay_s:.1f} s subtracted")
+    print(
+        f"alarms: {len(alarm_ms)} alarm transitions under {DEVICES} devices x {READINGS_PER_S} readings/s "
+        f"({rate:.0f} readings/s ingested) in {RUN_S:.0f} s; condition delay {delay_s:.1f} s subtracted"
+    )
     print(f"alarms: reading -> alarm event visible to the GUI p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(alarm_ms):.2f} ms")
-    print(f"alarms: reference plain ingest (no alarm) p50 {r50:.2f} ms, p99 {r99:.2f} ms; alarm p50 / ingest p50 = {p50 / r50:.2f}")
+    print(
+        f"alarms: reference plain ingest (no alarm) p50 {r50:.2f} ms, p99 {r99:.2f} ms; alarm p50 / ingest p50 = {p50 / r50:.2f}"
+    )
     print(f"alarms: target p99 <= 20 ms: {verdict(p99 <= 20)}")
 
 

@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         line = spec.line_rate_bytes_s or 1.0
         ratio = rate / line
         all_met &= ratio >= TARGET
-        print(f"decoders: {name} {rate / 1e6:.2f} MB/s = {ratio:,.0f} x line rate (target >= {TARGET:.0f}x): {verdict(ratio >= TARGET)}", flush=True)
+        print(
+            f"decoders: {name} {rate / 1e6:.2f} MB/s = {ratio:,.0f} x line rate (target >= {TARGET:.0f}x): {verdict(ratio >= TARGET)}",
+            flush=True,
+        )
     log_miss = "" if all_met else "some decoders are below the target"
     if log_miss:
         print(f"decoders: {log_miss}", flush=True)

@@ -19,19 +19,21 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import itertools
 
-from app.pipeline import Pipeline  # noqa: E402
-from bench.report import median, percentile, verdict  # noqa: E402
-from devices.sim.scenario import load_scenario  # noqa: E402
-from devices.sim.simulated import simulated_devices  # noqa: E402
-from monitor.clock import SessionClock  # noqa: E402
-from monitor.readings import Reading  # noqa: E402
-from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
-from ui.core_adapter import CoreAdapter  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
-from app import gui_gc  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import gui_gc
+from app.pipeline import Pipeline
+from bench.report import median, percentile, verdict
+from devices.sim.scenario import load_scenario
+from devices.sim.simulated import simulated_devices
+from monitor.clock import SessionClock
+from monitor.readings import Reading
+from monitor.session import DosingProtocol, Session, SessionInfo
+from ui.core_adapter import CoreAdapter
+from ui.main_window import MainWindow
 
 RUN_S = 20.0
 SOURCE = "bench:ecg"
@@ -97,7 +99,7 @@ def main() -> None:
         if j == len(frames):
             break
         latencies_ms.append((frames[j][1] - t) * 1000)
-    intervals = [(b[1] - a[1]) * 1000 for a, b in zip(frames, frames[1:])]
+    intervals = [(b[1] - a[1]) * 1000 for a, b in itertools.pairwise(frames)]
     p50, p99 = percentile(latencies_ms, 50), percentile(latencies_ms, 99)
     frame_ms = median(intervals)
     print(f"latency: {len(latencies_ms)} readings over {len(frames)} frames in {RUN_S:.0f} s")

@@ -14,20 +14,20 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import psutil  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import psutil
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.pipeline import Pipeline  # noqa: E402
-from bench.report import verdict  # noqa: E402
-from devices.sim.scenario import load_scenario  # noqa: E402
-from devices.sim.simulated import simulated_devices  # noqa: E402
-from monitor.clock import SessionClock  # noqa: E402
-from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
-from ui.core_adapter import CoreAdapter  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
-from ui.trend_panel import TrendWindow  # noqa: E402
-from app import gui_gc  # noqa: E402
+from app import gui_gc
+from app.pipeline import Pipeline
+from bench.report import verdict
+from devices.sim.scenario import load_scenario
+from devices.sim.simulated import simulated_devices
+from monitor.clock import SessionClock
+from monitor.session import DosingProtocol, Session, SessionInfo
+from ui.core_adapter import CoreAdapter
+from ui.main_window import MainWindow
+from ui.trend_panel import TrendWindow
 
 SPEED = 600.0
 END_MIN = 240

@@ -38,19 +38,19 @@ import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-import pyqtgraph as pg  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication, QWidget
 
-from bench.report import verdict  # noqa: E402
-from monitor.clock import FakeClock  # noqa: E402
-from monitor.core import Core  # noqa: E402
-from monitor.ports import DeviceInfo  # noqa: E402
-from monitor.readings import Reading, WaveformBlock  # noqa: E402
-from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
-from ui.core_adapter import CoreAdapter  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
-from ui.trend_panel import ROWS, TrendWindow  # noqa: E402
+from bench.report import verdict
+from monitor.clock import FakeClock
+from monitor.core import Core
+from monitor.ports import DeviceInfo
+from monitor.readings import Reading, WaveformBlock
+from monitor.session import DosingProtocol, Session, SessionInfo
+from ui.core_adapter import CoreAdapter
+from ui.main_window import MainWindow
+from ui.trend_panel import ROWS, TrendWindow
 
 T_START = 1_800_000_000.0
 FS_PLETH = 75.0
@@ -70,10 +70,7 @@ class Feed:
     def second(self, i: int, t: float) -> tuple[list[Reading], WaveformBlock]:
         rng = self._rng
         base = {"hr": 76.0, "pr": 76.0, "spo2": 97.0, "rr": 14.0, "abp_sys": 125.0, "abp_dia": 78.0}
-        out = [
-            Reading("sim:monitor" if ch != "pr" else "sim:oximeter", ch, t, v + rng.normal(0, 1.5))
-            for ch, v in base.items()
-        ]
+        out = [Reading("sim:monitor" if ch != "pr" else "sim:oximeter", ch, t, v + rng.normal(0, 1.5)) for ch, v in base.items()]
         if i % NIBP_EVERY_S == 0:
             s, d = 128 + rng.normal(0, 4), 80 + rng.normal(0, 3)
             out += [
@@ -225,8 +222,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def measure(
-    core: Core, clock: FakeClock, feed: Feed, window: MainWindow, bare: BarePlots, adapter: CoreAdapter,
-    app: QApplication, args: argparse.Namespace, i: int,
+    core: Core,
+    clock: FakeClock,
+    feed: Feed,
+    window: MainWindow,
+    bare: BarePlots,
+    adapter: CoreAdapter,
+    app: QApplication,
+    args: argparse.Namespace,
+    i: int,
 ) -> tuple[list[float], list[float], int]:
     """``args.frames`` frames, each after one more second of data: (dashboard ms, reference ms, next second)."""
     dash_ms: list[float] = []
@@ -247,6 +251,7 @@ def measure(
         render(bare.widget, app, args.method)
         bare_ms.append((time.perf_counter() - t) * 1000)
     return dash_ms, bare_ms, i
+
 
 if __name__ == "__main__":
     sys.exit(main())

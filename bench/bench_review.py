@@ -31,22 +31,22 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import numpy as np  # noqa: E402
-from PySide6.QtCore import QEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+import numpy as np
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
-from bench.report import median, verdict  # noqa: E402
-from monitor.events import EventKind, SessionEvent  # noqa: E402
-from monitor.ports import DeviceInfo  # noqa: E402
-from monitor.readings import Reading, WaveformBlock  # noqa: E402
-from monitor.session import DosingProtocol, SessionInfo  # noqa: E402
-from recordings.database import open_database  # noqa: E402
-from recordings.models import events_table, sessions_table  # noqa: E402
-from recordings.reader import RecordingReader  # noqa: E402
-from recordings.recorder import Recorder  # noqa: E402
-from ui.review_window import ReviewWindow  # noqa: E402
-from ui.session_browser import SessionBrowser  # noqa: E402
-from app import gui_gc  # noqa: E402
+from app import gui_gc
+from bench.report import median, verdict
+from monitor.events import EventKind, SessionEvent
+from monitor.ports import DeviceInfo
+from monitor.readings import Reading, WaveformBlock
+from monitor.session import DosingProtocol, SessionInfo
+from recordings.database import open_database
+from recordings.models import events_table, sessions_table
+from recordings.reader import RecordingReader
+from recordings.recorder import Recorder
+from ui.review_window import ReviewWindow
+from ui.session_browser import SessionBrowser
 
 T_START = 1_800_000_000.0
 HOURS = 4
@@ -80,13 +80,25 @@ def record_long_session(url: str) -> int:
             ]
             if i % 300 == 0:
                 s, d = 130 + rng.normal(0, 8), 82 + rng.normal(0, 5)
-                out += [Reading("sim:nibp", "nibp_sys", t, s), Reading("sim:nibp", "nibp_dia", t, d), Reading("sim:nibp", "nibp_map", t, (s + 2 * d) / 3)]
+                out += [
+                    Reading("sim:nibp", "nibp_sys", t, s),
+                    Reading("sim:nibp", "nibp_dia", t, d),
+                    Reading("sim:nibp", "nibp_map", t, (s + 2 * d) / 3),
+                ]
             rec.submit_readings(sid, out)
             ph = phase + 2 * np.pi * 1.2 * np.arange(int(FS)) / FS
             phase = float(ph[-1] + 2 * np.pi * 1.2 / FS)
             rec.submit_waveform(sid, WaveformBlock("sim:oximeter", "pleth", t, FS, 0.5 + 0.35 * np.sin(ph) ** 3))
             if i % 1800 == 900:
-                alarm = {"key": "sbp_high", "priority": "MEDIUM", "category": "physiological", "message": "SBP high", "value": 170.0, "limit": 160.0, "user": None}
+                alarm = {
+                    "key": "sbp_high",
+                    "priority": "MEDIUM",
+                    "category": "physiological",
+                    "message": "SBP high",
+                    "value": 170.0,
+                    "limit": 160.0,
+                    "user": None,
+                }
                 rec.submit_event(sid, SessionEvent(EventKind.ALARM, t, "app", {**alarm, "transition": "raised"}))
                 rec.submit_event(sid, SessionEvent(EventKind.ALARM, t + 120, "app", {**alarm, "transition": "cleared"}))
             if i % 600 == 0:
@@ -104,7 +116,9 @@ def plain_sql(path: Path, sid: int, with_pleth: bool) -> float:
     start = time.perf_counter()
     con = sqlite3.connect(path)
     try:
-        rows = con.execute("SELECT channel, t_utc, value FROM readings WHERE session_id=? ORDER BY channel, t_utc", (sid,)).fetchall()
+        rows = con.execute(
+            "SELECT channel, t_utc, value FROM readings WHERE session_id=? ORDER BY channel, t_utc", (sid,)
+        ).fetchall()
         arrays: dict[str, list[tuple[float, float]]] = {}
         for ch, t, v in rows:
             arrays.setdefault(ch, []).append((t, np.nan if v is None else v))
@@ -172,7 +186,10 @@ def fill_sessions(url: str, n: int) -> None:
             data = '{"category": "physiological", "key": "spo2_low", "limit": 90.0, "message": "SpO2 low", "priority": "HIGH", "transition": "raised", "user": null, "value": 88.0}'
             s.execute(
                 events_table.insert(),
-                [{"session_id": sid, "t_utc": T_START, "kind": "alarm", "source": "app", "data": data, "recorded_utc": T_START} for sid in ids[::20]],
+                [
+                    {"session_id": sid, "t_utc": T_START, "kind": "alarm", "source": "app", "data": data, "recorded_utc": T_START}
+                    for sid in ids[::20]
+                ],
             )
             s.commit()
     finally:
@@ -219,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                 summaries.append(summarized)
                 sql_pleth.append(plain_sql(path, sid, with_pleth=True))
             m_open, m_sum, m_sql, m_sqlp = median(opens), median(summaries), median(sql), median(sql_pleth)
-            print(f"open to first complete paint: median {m_open * 1000:.0f} ms (target <= {OPEN_TARGET_S * 1000:.0f} ms) {verdict(m_open <= OPEN_TARGET_S)}")
+            print(
+                f"open to first complete paint: median {m_open * 1000:.0f} ms (target <= {OPEN_TARGET_S * 1000:.0f} ms) {verdict(m_open <= OPEN_TARGET_S)}"
+            )
             print(
                 f"plain SQL, same rows (numerics + events + every pleth sample): median {m_sqlp * 1000:.0f} ms; "
                 f"ratio {m_open / m_sqlp:.1f}x (target <= {OPEN_TARGET_RATIO:g}x) {verdict(m_open <= OPEN_TARGET_RATIO * m_sqlp)}"

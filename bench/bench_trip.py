@@ -40,20 +40,22 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+import itertools
 
-from app import gui_gc  # noqa: E402
-from app.pipeline import Pipeline  # noqa: E402
-from bench.report import median, percentile, verdict  # noqa: E402
-from devices.decoding import load_all  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app import gui_gc
+from app.pipeline import Pipeline
+from bench.report import median, percentile, verdict
+from devices.decoding import load_all
+from devices.protocols.cms50 import v7_control
+from devices.serial_driver import SerialDriver
 from devices.sim.protocol_sims import cms50_v7_realtime
-from devices.protocols.cms50 import v7_control  # noqa: E402
-from devices.serial_driver import SerialDriver  # noqa: E402
-from monitor.clock import SessionClock  # noqa: E402
-from monitor.session import DosingProtocol, Session, SessionInfo  # noqa: E402
-from ui.core_adapter import CoreAdapter  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
+from monitor.clock import SessionClock
+from monitor.session import DosingProtocol, Session, SessionInfo
+from ui.core_adapter import CoreAdapter
+from ui.main_window import MainWindow
 
 PACKETS_PER_S = 60.0  # CMS50 V7.0 real-time packets (protocols.md §2.2)
 FRAMES_PER_NUMERIC = 60  # the decoder passes numerics once every 60 frames (devices/protocols/cms50.py)
@@ -82,7 +84,7 @@ class PaintProbe(QObject):
         self._label = label
         label.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._label and event.type() == QEvent.Type.Paint:
             self.painted.append((time.perf_counter(), self._label.text()))  # type: ignore[attr-defined]
         return False
@@ -138,7 +140,7 @@ def first_at_or_after(records: list[tuple[float, object]], t0: float, t_end: flo
             continue
         if t >= t_end:
             return None
-        if (match(value) if callable(match) else value == match):
+        if match(value) if callable(match) else value == match:
             return t
     return None
 
@@ -224,7 +226,7 @@ def run_condition(qt: QApplication, seconds: float, hogs: int, seed: int) -> dic
             alarm_missed += 1
         else:
             alarm_ms.append((shown - t) * 1000)
-    intervals = [(b - a) * 1000 for a, b in zip(frame_ends, frame_ends[1:])]
+    intervals = [(b - a) * 1000 for a, b in itertools.pairwise(frame_ends)]
     return {
         "tile": (hr_tile + spo2_tile, hr_missed + spo2_missed),
         "trend": (trend_ms, trend_missed),
@@ -244,9 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, hogs, target in (("quiet", 0, 50.0), (f"{HOGS} CPU hogs", HOGS, 100.0)):
         result = run_condition(qt, args.seconds, hogs, seed=7)
         frame_ms = result["frame_ms"]
-        print(f"trip [{label}]: {result['changes']} new tile values, {len(result['alarm bar'][0])} alarms, "
-              f"{args.seconds:.0f} s at {PACKETS_PER_S:.0f} packets/s; reference frame interval median {frame_ms:.1f} ms, "
-              f"packet interval {1000 / PACKETS_PER_S:.1f} ms")
+        print(
+            f"trip [{label}]: {result['changes']} new tile values, {len(result['alarm bar'][0])} alarms, "
+            f"{args.seconds:.0f} s at {PACKETS_PER_S:.0f} packets/s; reference frame interval median {frame_ms:.1f} ms, "
+            f"packet interval {1000 / PACKETS_PER_S:.1f} ms"
+        )
         for what in ("tile", "trend", "alarm bar"):
             values, missed = result[what]  # type: ignore[misc]
             if not values:
@@ -256,8 +260,10 @@ def main(argv: list[str] | None = None) -> int:
             p50, p99, worst = percentile(values, 50), percentile(values, 99), max(values)
             ok = p99 <= target and missed == 0
             all_met &= ok
-            print(f"trip [{label}]: byte -> {what:9s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {worst:6.1f} ms  "
-                  f"missed {missed}  p99/frame {p99 / frame_ms:.2f}  target p99 <= {target:.0f} ms: {verdict(ok)}")
+            print(
+                f"trip [{label}]: byte -> {what:9s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  max {worst:6.1f} ms  "
+                f"missed {missed}  p99/frame {p99 / frame_ms:.2f}  target p99 <= {target:.0f} ms: {verdict(ok)}"
+            )
     print(f"trip: all targets {verdict(all_met)}")
     return 0  # a missed target is a verdict line ("NOT MET"), which the runner collects
 

@@ -98,10 +98,10 @@ class PacedDriver(abc.ABC):
         sink.put_status(DeviceStatus(source, LinkState.STOPPED, self._clock.now(), "stopped"))
 
     # ---- for subclasses ----------------------------------------------------------------------
-    def _open(self) -> None:
+    def _open(self) -> None:  # noqa: B027 - an optional hook, not every driver holds a resource
         """Acquire resources in the driver thread (may raise KnownError / OSError)."""
 
-    def _close(self) -> None:
+    def _close(self) -> None:  # noqa: B027 - an optional hook
         """Release resources; runs on every exit path of the thread."""
 
     def _finished_detail(self) -> str:

@@ -18,6 +18,7 @@ from monitor.ports import DeviceConfig, DiscoveredDevice, Driver
 
 log = logging.getLogger(__name__)
 
+
 class SerialCatalog:
     def __init__(self) -> None:
         self._specs: dict[str, DecoderSpec] = {n: s for n, s in load_all().items() if s.transport == "serial"}
@@ -53,7 +54,15 @@ class SerialCatalog:
             name = next((x for x in (p.product, p.description) if x and x != "n/a"), p.device)
             if usb:
                 name = f"{name} ({usb})"
-            detail = ", ".join(x for x in (p.manufacturer, f"serial number {p.serial_number}" if p.serial_number else "", p.location and f"USB port {p.location}") if x)
+            detail = ", ".join(
+                x
+                for x in (
+                    p.manufacturer,
+                    f"serial number {p.serial_number}" if p.serial_number else "",
+                    p.location and f"USB port {p.location}",
+                )
+                if x
+            )
             protocols = self._known_usb.get((p.vid, p.pid), ()) if p.vid is not None else ()
             found.append(DiscoveredDevice("serial", p.device, name, detail, tuple(protocols)))
         return found

@@ -113,7 +113,9 @@ class SerialDriver:
                     timeout=READ_TIMEOUT_S,
                 )
             except (serial.SerialException, OSError, ValueError) as exc:
-                self._status(sink, LinkState.LOST, f"cannot open {self._url}: {_reason(exc)} — check the cable and the port; retrying")
+                self._status(
+                    sink, LinkState.LOST, f"cannot open {self._url}: {_reason(exc)} — check the cable and the port; retrying"
+                )
                 log.info("driver %s: open failed: %s", self._info.source, exc)
             else:
                 try:

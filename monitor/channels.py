@@ -32,20 +32,56 @@ class ChannelSpec:
     description: str
 
 
-
-
 CHANNELS: Final[dict[str, ChannelSpec]] = {
     c.code: c
     for c in (
         ChannelSpec("hr", "HR", "/min", "8867-4", 147842, (0, 200), 0, ChannelKind.NUMERIC, "Heart rate (ECG)"),
         ChannelSpec("pr", "PR", "/min", "8867-4", 149530, (0, 200), 0, ChannelKind.NUMERIC, "Pulse rate (pulse oximeter)"),
-        ChannelSpec("spo2", "SpO₂", "%", "59408-5", 150456, (50, 100), 0, ChannelKind.NUMERIC, "Oxygen saturation by pulse oximetry"),
-        ChannelSpec("nibp_sys", "NIBP sys", "mm[Hg]", "8480-6", 150021, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, systolic"),
-        ChannelSpec("nibp_dia", "NIBP dia", "mm[Hg]", "8462-4", 150022, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, diastolic"),
-        ChannelSpec("nibp_map", "NIBP mean", "mm[Hg]", "8478-0", 150023, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, mean"),
-        ChannelSpec("abp_sys", "ART sys", "mm[Hg]", "76215-3", 150033, (40, 240), 0, ChannelKind.NUMERIC, "Arterial BP (continuous), systolic"),
-        ChannelSpec("abp_dia", "ART dia", "mm[Hg]", "76213-8", 150034, (40, 240), 0, ChannelKind.NUMERIC, "Arterial BP (continuous), diastolic"),
-        ChannelSpec("abp_map", "ART mean", "mm[Hg]", "76214-6", 150035, (40, 240), 0, ChannelKind.NUMERIC, "Arterial BP (continuous), mean"),
+        ChannelSpec(
+            "spo2", "SpO₂", "%", "59408-5", 150456, (50, 100), 0, ChannelKind.NUMERIC, "Oxygen saturation by pulse oximetry"
+        ),
+        ChannelSpec(
+            "nibp_sys", "NIBP sys", "mm[Hg]", "8480-6", 150021, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, systolic"
+        ),
+        ChannelSpec(
+            "nibp_dia", "NIBP dia", "mm[Hg]", "8462-4", 150022, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, diastolic"
+        ),
+        ChannelSpec(
+            "nibp_map", "NIBP mean", "mm[Hg]", "8478-0", 150023, (40, 240), 0, ChannelKind.EPISODIC, "Non-invasive BP, mean"
+        ),
+        ChannelSpec(
+            "abp_sys",
+            "ART sys",
+            "mm[Hg]",
+            "76215-3",
+            150033,
+            (40, 240),
+            0,
+            ChannelKind.NUMERIC,
+            "Arterial BP (continuous), systolic",
+        ),
+        ChannelSpec(
+            "abp_dia",
+            "ART dia",
+            "mm[Hg]",
+            "76213-8",
+            150034,
+            (40, 240),
+            0,
+            ChannelKind.NUMERIC,
+            "Arterial BP (continuous), diastolic",
+        ),
+        ChannelSpec(
+            "abp_map",
+            "ART mean",
+            "mm[Hg]",
+            "76214-6",
+            150035,
+            (40, 240),
+            0,
+            ChannelKind.NUMERIC,
+            "Arterial BP (continuous), mean",
+        ),
         ChannelSpec("rr", "RR", "/min", "9279-1", 151562, (0, 40), 0, ChannelKind.NUMERIC, "Respiratory rate"),
         ChannelSpec("temp", "Temp", "Cel", "8310-5", 150344, (30, 42), 1, ChannelKind.NUMERIC, "Body temperature"),
         ChannelSpec("pleth", "Pleth", "1", None, 150452, (0, 1), 2, ChannelKind.WAVEFORM, "Plethysmogram (normalised)"),
@@ -54,7 +90,17 @@ CHANNELS: Final[dict[str, ChannelSpec]] = {
         # Live NIBP cuff pressure, sent only while the cuff measures (BLE 0x2A36): EPISODIC, so its silence
         # between measurements is not "no data". MDC 150300 MDC_PRESS_CUFF: inferred from 150301
         # MDC_PRESS_CUFF_SYS in open-source HL7 examples, not checked against 11073-10101.
-        ChannelSpec("cuff", "Cuff", "mm[Hg]", None, 150300, (0, 300), 0, ChannelKind.EPISODIC, "NIBP cuff pressure (live, while measuring)"),
+        ChannelSpec(
+            "cuff",
+            "Cuff",
+            "mm[Hg]",
+            None,
+            150300,
+            (0, 300),
+            0,
+            ChannelKind.EPISODIC,
+            "NIBP cuff pressure (live, while measuring)",
+        ),
     )
 }
 

@@ -215,13 +215,17 @@ class Core:
         if self._recorder is not None and info.session_id is not None:
             self._recorder.update_session(info)
         self.alarms.set_t0(info.t0 or 0.0)
-        self._record_event(SessionEvent(EventKind.DOSE_GIVEN, info.t0 or 0.0, f"user:{user or info.clinician}", {"sets_t0": True}))
+        self._record_event(
+            SessionEvent(EventKind.DOSE_GIVEN, info.t0 or 0.0, f"user:{user or info.clinician}", {"sets_t0": True})
+        )
         return info
 
     def end_session(self, reason: str = "ended", user: str = "") -> SessionInfo:
         session = self._require_session()
         info = session.end(self.clock.now(), reason)
-        self._record_event(SessionEvent(EventKind.SESSION_ENDED, info.ended or 0.0, f"user:{user or info.clinician}", {"reason": reason}))
+        self._record_event(
+            SessionEvent(EventKind.SESSION_ENDED, info.ended or 0.0, f"user:{user or info.clinician}", {"reason": reason})
+        )
         if self._recorder is not None and info.session_id is not None:
             self._recorder.update_session(info)
         return info
@@ -544,16 +548,24 @@ class Core:
         s = self._session
         running = s is not None and s.info.ended is None
         status = self.schedule_status(now) if running else None
-        overdue = {} if status is None else {
-            c.checkpoint.key: c.label for c in status.checkpoints if c.state is CheckState.OVERDUE and c.checkpoint.kind is CheckKind.BP
-        }
+        overdue = (
+            {}
+            if status is None
+            else {
+                c.checkpoint.key: c.label
+                for c in status.checkpoints
+                if c.state is CheckState.OVERDUE and c.checkpoint.kind is CheckKind.BP
+            }
+        )
         for key in self._overdue_notified.keys() - overdue.keys():
             label = self._overdue_notified.pop(key)
             self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} taken", NoticeLevel.INFO, now, active=False))
         for key, label in overdue.items():
             if key not in self._overdue_notified:
                 self._overdue_notified[key] = label
-                self._notice(TechnicalNotice(f"checkpoint:{key}", f"{label} is overdue — take a blood pressure", NoticeLevel.WARNING, now))
+                self._notice(
+                    TechnicalNotice(f"checkpoint:{key}", f"{label} is overdue — take a blood pressure", NoticeLevel.WARNING, now)
+                )
 
     def _watch_links(self) -> None:
         now, real = self.clock.now(), time.monotonic()

@@ -86,9 +86,7 @@ def course_sessions(reader: SessionReader, patient_id: str) -> list[SessionInfo]
     return sorted(exact, key=lambda i: (i.started, i.session_id or 0))
 
 
-def build_course(
-    reader: SessionReader, patient_id: str, progress: Callable[[int, int], None] | None = None
-) -> list[CourseEntry]:
+def build_course(reader: SessionReader, patient_id: str, progress: Callable[[int, int], None] | None = None) -> list[CourseEntry]:
     """Every session of ``patient_id`` summarised, oldest first (one summary per session: about half a
     second for a 4-hour one). ``progress(done, total)`` is called before each session, so a window
     can say how far it is."""
@@ -121,5 +119,3 @@ def sbp_trend(info: SessionInfo, readings: Sequence[Reading], baseline_sbp: floa
     t = np.array([r.t for r in cuff], dtype=np.float64)
     v = np.array([r.value for r in cuff], dtype=np.float64)
     return (t - info.t0) / 60.0, v - baseline_sbp
-
-

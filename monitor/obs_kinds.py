@@ -43,7 +43,14 @@ class ScaleSpec:
 SCALES: Final[dict[ObsKind, ScaleSpec]] = {
     s.kind: s
     for s in (
-        ScaleSpec(ObsKind.CADSS, "CADSS", "F4", "total", csv_channel="cadss_total", summary=ScaleSummary("peak_cadss", "Peak CADSS", True)),
+        ScaleSpec(
+            ObsKind.CADSS,
+            "CADSS",
+            "F4",
+            "total",
+            csv_channel="cadss_total",
+            summary=ScaleSummary("peak_cadss", "Peak CADSS", True),
+        ),
         ScaleSpec(
             ObsKind.MOAAS,
             "MOAA/S",

@@ -212,7 +212,12 @@ def cadss(t: float, author: str, items: Sequence[int], baseline_total: int | Non
         ObsKind.CADSS,
         t,
         author,
-        {"items": list(sc.items), "total": sc.total, "cadss6": sc.short6, "dissociation": sc.dissociation_present(baseline_total)},
+        {
+            "items": list(sc.items),
+            "total": sc.total,
+            "cadss6": sc.short6,
+            "dissociation": sc.dissociation_present(baseline_total),
+        },
     )
 
 
@@ -225,7 +230,14 @@ def rass(t: float, author: str, score: int) -> Observation:
 
 
 def adverse_event(
-    t: float, author: str, *, items: Sequence[str], other: str = "", onset_t: float | None = None, intervention: str = "", serious: bool = False
+    t: float,
+    author: str,
+    *,
+    items: Sequence[str],
+    other: str = "",
+    onset_t: float | None = None,
+    intervention: str = "",
+    serious: bool = False,
 ) -> Observation:
     """``t``: when it was recorded; ``onset_t``: when it began (defaults to ``t``)."""
     chosen = list(dict.fromkeys(items))
@@ -239,7 +251,13 @@ def adverse_event(
     onset = float(t if onset_t is None else onset_t)
     if onset > t + FUTURE_TOLERANCE_S:
         raise ObservationError("the onset cannot be after the time it is recorded")
-    data = {"items": chosen, "other": other.strip(), "onset_t": onset, "intervention": intervention.strip(), "serious": bool(serious)}
+    data = {
+        "items": chosen,
+        "other": other.strip(),
+        "onset_t": onset,
+        "intervention": intervention.strip(),
+        "serious": bool(serious),
+    }
     return _obs(ObsKind.ADVERSE_EVENT, t, author, data)
 
 
@@ -318,7 +336,9 @@ def amendment(original: Observation, corrected: Observation, author: str, reason
         raise ObservationError("an amendment needs a reason: say what was wrong")
     if corrected.kind is not original.kind:
         raise ObservationError(f"an amendment keeps the kind of the original ({original.kind.value})")
-    return replace(corrected, author=_author(author), amends=root or original.obs_id, reason=reason.strip(), obs_id=uuid.uuid4().hex)
+    return replace(
+        corrected, author=_author(author), amends=root or original.obs_id, reason=reason.strip(), obs_id=uuid.uuid4().hex
+    )
 
 
 def check_time(t: float, started: float, now: float, ended: float | None = None) -> None:

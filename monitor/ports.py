@@ -99,6 +99,7 @@ class DeviceCatalog(Protocol):
         """Raises ``monitor.errors.DeviceError`` with a message for the nurse when the transport is
         unavailable (e.g. "Bluetooth is not available on this computer: …")."""
         ...
+
     def make_driver(self, config: DeviceConfig, clock: Clock) -> Driver: ...
 
 
@@ -143,9 +144,11 @@ class SessionReader(Protocol):
     def find_sessions(self, flt: SessionFilter, offset: int, limit: int) -> list[SessionListing]:
         """One page of sessions, newest first."""
         ...
+
     def session_info(self, ref: int | str) -> SessionInfo:
         """A session by id or ``"latest"``."""
         ...
+
     def readings(
         self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
     ) -> list[Reading]: ...
@@ -154,6 +157,7 @@ class SessionReader(Protocol):
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Numerics as ``{channel: (t, value)}`` float64 arrays in time order; NaN = no value."""
         ...
+
     def waveforms(
         self, session_id: int, channels: Iterable[str] | None = None, t_from: float | None = None, t_to: float | None = None
     ) -> list[WaveformBlock]: ...
@@ -163,9 +167,11 @@ class SessionReader(Protocol):
         """One waveform channel as ``(t, value)`` float arrays in time order, every sample with its
         own time (``t0 + i / fs`` of its chunk), for plotting a stretch of a session."""
         ...
+
     def waveform_envelope(self, session_id: int, channel: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per stored chunk: start time, lowest and highest sample — a whole-session overview."""
         ...
+
     def events(self, session_id: int) -> list[SessionEvent]: ...
 
 
@@ -179,7 +185,10 @@ class SignOff(Protocol):
     def signatures(self, session_id: int) -> list[SignatureLine]:
         """Every signature, oldest first, each checked against the record as it is now."""
         ...
-    def sign(self, session_id: int, login: str, password: str, meaning: str, *, interrupted_ok: bool = False) -> SignatureLine: ...
+
+    def sign(
+        self, session_id: int, login: str, password: str, meaning: str, *, interrupted_ok: bool = False
+    ) -> SignatureLine: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +208,7 @@ class SessionExports(Protocol):
     def formats(self) -> dict[str, ExportFormat]:
         """Format key -> its descriptor, in the order to offer them."""
         ...
+
     def export(self, session_id: int, fmt: str, path: str) -> str:
         """Write the file completely or not at all; returns the path written. ``KnownError`` says why not."""
         ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from monitor.observations import ObsKind, Observation
+from monitor.observations import Observation, ObsKind
 from monitor.session import DosingProtocol, SessionInfo
 
 TEMPLATE_DIR: Final = Path(__file__).with_name("protocol_templates")
@@ -158,20 +158,33 @@ def parse_template(doc: dict[str, Any], path: str = "<template>") -> ProtocolTem
             while m <= float(block["to_min"]) + 1e-9:
                 at = m * 60.0
                 half = min(DEFAULT_WINDOW_S, every * 30.0)
-                cps.append(Checkpoint(f"bp_{m:g}", CheckKind.BP, f"BP T+{m:g}", False, at, at - half, at + half, str(block.get("source", ""))))
+                cps.append(
+                    Checkpoint(
+                        f"bp_{m:g}", CheckKind.BP, f"BP T+{m:g}", False, at, at - half, at + half, str(block.get("source", ""))
+                    )
+                )
                 m += every
         if "precompletion_bp_window_min" in doc:
             w = float(doc["precompletion_bp_window_min"]) * 60.0
             cps.append(
                 Checkpoint(
-                    "bp_completion", CheckKind.BP, "BP before discharge", False, min_obs, min_obs - w, min_obs + DEFAULT_WINDOW_S,
-                    "REMS PMF: BP prior to session completion (clinical.md §1.2); requirement 3", required_for_discharge=True,
+                    "bp_completion",
+                    CheckKind.BP,
+                    "BP before discharge",
+                    False,
+                    min_obs,
+                    min_obs - w,
+                    min_obs + DEFAULT_WINDOW_S,
+                    "REMS PMF: BP prior to session completion (clinical.md §1.2); requirement 3",
+                    required_for_discharge=True,
                 )
             )
         rep = doc.get("bp_repeat")
         repeat = None
         if rep is not None:
-            repeat = BpRepeat(float(rep["after_min"]) * 60.0, float(rep["every_min"]) * 60.0, float(rep.get("window_min", 5)) * 60.0)
+            repeat = BpRepeat(
+                float(rep["after_min"]) * 60.0, float(rep["every_min"]) * 60.0, float(rep.get("window_min", 5)) * 60.0
+            )
         return ProtocolTemplate(
             protocol=protocol,
             label=str(doc.get("label", protocol.label)),
@@ -304,8 +317,13 @@ def _repeats(tpl: ProtocolTemplate, rep: BpRepeat, t0: float, now: float, bps: l
         n += 1
         due = last.t + rep.every_s
         cp = Checkpoint(
-            f"bp_repeat_{n}", CheckKind.BP, f"BP repeat {n} (last {last.sys:g}/{last.dia:g})", False,
-            due - t0, due - t0 - rep.window_s, due - t0 + rep.window_s,
+            f"bp_repeat_{n}",
+            CheckKind.BP,
+            f"BP repeat {n} (last {last.sys:g}/{last.dia:g})",
+            False,
+            due - t0,
+            due - t0 - rep.window_s,
+            due - t0 + rep.window_s,
             "label: reassess until values decline (clinical.md §1.3); requirement 3",
         )
         nxt = [b for b in bps if b.t >= due - rep.window_s]

@@ -21,6 +21,7 @@ Conventions (documented here because a prescriber will compare them with a paper
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -304,10 +305,7 @@ def device_gaps(readings: Sequence[Reading], events: Sequence[SessionEvent], end
         spans.setdefault(key[0], []).append((start, max(last_t[key], start)))
 
     sources = sorted(set(link) | set(invalid) | set(spans))
-    return {
-        s: DeviceGaps(s, tuple(link.get(s, ())), invalid.get(s, 0), tuple(_merge(spans.get(s, []))))
-        for s in sources
-    }
+    return {s: DeviceGaps(s, tuple(link.get(s, ())), invalid.get(s, 0), tuple(_merge(spans.get(s, [])))) for s in sources}
 
 
 def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -335,7 +333,7 @@ def _main_source(readings: Sequence[Reading], channel: str) -> list[Reading]:
 
 def _nominal_interval(readings: Sequence[Reading], cap: float) -> float:
     """The median sample interval (what the last sample stands for), capped."""
-    dts = [b.t - a.t for a, b in zip(readings, readings[1:], strict=False) if b.t > a.t]
+    dts = [b.t - a.t for a, b in itertools.pairwise(readings) if b.t > a.t]
     return min(float(statistics.median(dts)), cap) if dts else min(1.0, cap)
 
 
@@ -401,7 +399,10 @@ def summary_lines(s: SessionSummary) -> list[tuple[str, str]]:
     lines.append(("Ready to leave", "not recorded" if s.ready_min is None else f"{s.ready_min:+.0f} min (nurse's assessment)"))
     lines.append(("Discharged", "not recorded" if s.discharge_min is None else f"{s.discharge_min:+.1f} min"))
     lines.append(
-        ("Observation time", "no dose recorded" if s.observation_min is None else f"{s.observation_min:.0f} min from the dose to discharge or end")
+        (
+            "Observation time",
+            "no dose recorded" if s.observation_min is None else f"{s.observation_min:.0f} min from the dose to discharge or end",
+        )
     )
     gaps = []
     for src, g in s.gaps.items():

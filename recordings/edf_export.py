@@ -80,7 +80,11 @@ def export_edf(db: Database, ref: int | str, path: str | Path) -> None:
 
 
 def write_edf(
-    path: Path, session: SessionRecord, readings: Sequence[Reading], waveforms: Sequence[WaveformBlock], events: Sequence[SessionEvent]
+    path: Path,
+    session: SessionRecord,
+    readings: Sequence[Reading],
+    waveforms: Sequence[WaveformBlock],
+    events: Sequence[SessionEvent],
 ) -> None:
     """Write already-loaded data as EDF+ to ``path`` (not atomically: see ``export_edf``)."""
     times = [r.t for r in readings] + [w.t0 for w in waveforms] + [w.t_end for w in waveforms]
@@ -146,7 +150,7 @@ def _numeric_signals(readings: Sequence[Reading], start: float, n_rec: int) -> l
         values = np.full(n_rec, np.nan)
         last_valid = np.full(n_rec, False)
         for r in rs:  # time order: the last value of a second wins
-            i = int(math.floor(r.t - start))
+            i = math.floor(r.t - start)
             if 0 <= i < n_rec:
                 values[i] = r.value if r.valid else np.nan
                 last_valid[i] = True
@@ -179,16 +183,16 @@ def _waveform_signals(blocks: Sequence[WaveformBlock], start: float, n_rec: int)
         if abs(fs - round(fs)) > 1e-9:
             _log.warning("EDF export: %s %s at %s Hz is not a whole number of samples per second; left out", source, channel, fs)
             continue
-        n = int(round(fs)) * n_rec
+        n = round(fs) * n_rec
         values = np.full(n, np.nan)
         for b in bs:
             if b.fs != fs:
                 continue
-            i0 = int(round((b.t0 - start) * fs))
+            i0 = round((b.t0 - start) * fs)
             lo, hi = max(i0, 0), min(i0 + b.n, n)
             if hi > lo:
                 values[lo:hi] = b.samples[lo - i0 : hi - i0]
-        out.append(_Signal(channel, CHANNELS[channel].ucum, source, int(round(fs)), values))
+        out.append(_Signal(channel, CHANNELS[channel].ucum, source, round(fs), values))
     return _unique_labels(out)
 
 

@@ -19,8 +19,8 @@ from monitor.events import EventKind, SessionEvent
 from monitor.readings import Flag, Reading, WaveformBlock
 from monitor.summary import summarize_recorded
 from recordings.database import Database
-from recordings.reader import DeviceRecord, RecordingReader, SessionRecord
 from recordings.observation_export import export_checkpoints, export_observations
+from recordings.reader import DeviceRecord, RecordingReader, SessionRecord
 
 FORMAT: Final = "session-monitor/1"
 INTERRUPTED: Final = "interrupted"

@@ -227,7 +227,9 @@ class RecordingReader:
         if len(set(dtypes)) == 1:
             v = np.frombuffer(b"".join(blobs), dtype=dtypes[0])
         else:
-            v = np.concatenate([np.frombuffer(b, dtype=d, count=k).astype(np.float64) for b, d, k in zip(blobs, dtypes, ns, strict=True)])
+            v = np.concatenate(
+                [np.frombuffer(b, dtype=d, count=k).astype(np.float64) for b, d, k in zip(blobs, dtypes, ns, strict=True)]
+            )
         return t0s, fss, ns, v
 
     def events(self, session_id: int) -> list[SessionEvent]:
@@ -251,7 +253,9 @@ class RecordingReader:
         stmt = _session_select().add_columns(_high_alarm_exists().label("had_high"), _reviewed_exists().label("reviewed"))
         stmt = _session_filtered(stmt, flt).order_by(c.id.desc()).offset(offset).limit(limit)
         with self._read() as s:
-            return [SessionListing(_session_record(row).info(), bool(row.had_high), bool(row.reviewed)) for row in s.execute(stmt)]
+            return [
+                SessionListing(_session_record(row).info(), bool(row.had_high), bool(row.reviewed)) for row in s.execute(stmt)
+            ]
 
     def session_info(self, ref: int | str) -> SessionInfo:
         return self.session(ref).info()

@@ -478,7 +478,7 @@ class Recorder:
                 result = job.fn(s)
             if job.on_commit is not None:
                 job.on_commit(result)
-        except Exception as exc:  # noqa: BLE001 - every failure goes back to the waiting caller, none is lost
+        except Exception as exc:
             if _environmental(exc):
                 log.warning("could not save %s: %s", job.what, exc)
                 job.future.set_exception(StorageError(_job_failure_message(job.what, self._db.name, exc)))

@@ -16,7 +16,7 @@ os.environ["SESSION_MONITOR_DEVICES"] = os.path.join(_DEVICE_DIR, "devices.json"
 # Likewise the workstation's alarm configuration (HR-limit confirmation, responsible-organization PIN).
 os.environ["SESSION_MONITOR_WORKSTATION"] = os.path.join(_DEVICE_DIR, "workstation.json")
 
-import pytest
+import pytest  # noqa: E402 - the environment above must be set before any project module is imported
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -75,11 +75,11 @@ REMINDER: Final = BurstSpec((0.0,), 0.200, None, 440.0)
 
 def pulse(fundamental_hz: float, length_s: float, fs: int = SAMPLE_RATE) -> np.ndarray:
     """One tone pulse: fundamental + 4 harmonics with raised-cosine rise and fall."""
-    n = int(round(length_s * fs))
+    n = round(length_s * fs)
     t = np.arange(n) / fs
     y = sum(a * np.sin(2 * np.pi * fundamental_hz * (k + 1) * t) for k, a in enumerate(HARMONIC_AMPLITUDES))
     y = np.asarray(y, dtype=np.float64) / sum(HARMONIC_AMPLITUDES)
-    ramp = max(1, int(round(RISE_FRACTION * n)))
+    ramp = max(1, round(RISE_FRACTION * n))
     env = np.ones(n)
     edge = 0.5 - 0.5 * np.cos(np.pi * np.arange(ramp) / ramp)
     env[:ramp], env[n - ramp :] = edge, edge[::-1]
@@ -90,10 +90,10 @@ def pulse(fundamental_hz: float, length_s: float, fs: int = SAMPLE_RATE) -> np.n
 def burst(spec: BurstSpec, fs: int = SAMPLE_RATE) -> np.ndarray:
     """The burst, followed by silence up to the repeat interval (so looping it repeats correctly)."""
     total_s = spec.interval_s if spec.interval_s is not None else spec.length_s
-    out = np.zeros(int(round(total_s * fs)))
+    out = np.zeros(round(total_s * fs))
     one = pulse(spec.fundamental_hz, spec.pulse_s, fs)
     for onset in spec.onsets_s:
-        i = int(round(onset * fs))
+        i = round(onset * fs)
         out[i : i + one.shape[0]] = one
     return out
 

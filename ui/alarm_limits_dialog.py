@@ -68,7 +68,7 @@ def limit_text(rule: LimitRule) -> str:
     return value
 
 
-def _parse(text: str) -> float | None | str:
+def _parse(text: str) -> float | str | None:
     """A number, None for 'off', or the text itself (the engine refuses it, saying why)."""
     t = text.strip().lstrip("+").rstrip("%").strip()
     if t.lower() in ("off", ""):
@@ -150,7 +150,9 @@ class AlarmLimitsDialog(QDialog):
         self.hr_label = QLabel("")
         self.hr_label.setWordWrap(True)
         self.hr_confirm_button = QPushButton("Confirm HR limits")
-        self.hr_confirm_button.setToolTip("The medical director confirms the HR alarm limits for this workstation (requirement 17)")
+        self.hr_confirm_button.setToolTip(
+            "The medical director confirms the HR alarm limits for this workstation (requirement 17)"
+        )
         self.hr_confirm_button.clicked.connect(self.confirm_hr_limits)
         hr_row = QHBoxLayout()
         hr_row.addWidget(self.hr_label, 1)
@@ -269,7 +271,9 @@ class AlarmLimitsDialog(QDialog):
         has_config = self._config is not None
         first_use = has_config and self._config.pin_record() is None  # type: ignore[union-attr]
         if responsible:
-            self.mode_label.setText(f"Responsible-organization mode: {self._ro_user} — priority, latching and switching off are editable")
+            self.mode_label.setText(
+                f"Responsible-organization mode: {self._ro_user} — priority, latching and switching off are editable"
+            )
         elif not has_config:
             self.mode_label.setText("Operator mode (this workstation keeps no responsible-organization PIN)")
         elif first_use:
@@ -287,7 +291,9 @@ class AlarmLimitsDialog(QDialog):
         if not has_config:
             self.hr_label.setText(f"HR limits {limits} /min")
         elif confirmation is None:
-            self.hr_label.setText(f"HR limits {limits} /min: not yet confirmed by the medical director (no ketamine-specific source)")
+            self.hr_label.setText(
+                f"HR limits {limits} /min: not yet confirmed by the medical director (no ketamine-specific source)"
+            )
         else:
             self.hr_label.setText(f"HR limits confirmed by {confirmation.get('by', '?')} for this workstation")
         self.hr_confirm_button.setVisible(has_config)
@@ -353,6 +359,6 @@ class AlarmLimitsDialog(QDialog):
         self._show_mode()
         return None
 
-    def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: object) -> None:
         self._timer.stop()
         super().closeEvent(event)  # type: ignore[arg-type]

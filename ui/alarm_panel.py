@@ -131,7 +131,9 @@ class AlarmBar(QFrame):
         self.ack_button = QPushButton("Acknowledge")
         self.ack_button.clicked.connect(self.acknowledge)
         self.pause_button = QPushButton("Audio paused 2:00")
-        self.pause_button.setToolTip("AUDIO PAUSED: silence the alarm sound for 2 minutes; a new higher-priority alarm still sounds")
+        self.pause_button.setToolTip(
+            "AUDIO PAUSED: silence the alarm sound for 2 minutes; a new higher-priority alarm still sounds"
+        )
         self.pause_button.clicked.connect(self.pause_audio)
         self.more_button = QToolButton()
         self.more_button.setText("More ▾")
@@ -169,7 +171,14 @@ class AlarmBar(QFrame):
         row.addWidget(self.message, 1)
         row.addWidget(self.more)
         row.addWidget(self.indicator)
-        for b in (self.ack_button, self.pause_button, self.more_button, self.resume_button, self.symptoms_button, self.limits_button):
+        for b in (
+            self.ack_button,
+            self.pause_button,
+            self.more_button,
+            self.resume_button,
+            self.symptoms_button,
+            self.limits_button,
+        ):
             b.setMinimumHeight(40)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             row.addWidget(b)
@@ -237,13 +246,17 @@ class AlarmBar(QFrame):
         self._rendered = (priority, lit)
         self.renders += 1
         if priority is None:
-            self.setStyleSheet(f"QFrame#alarmBar {{ background: {theme.PANEL}; border: 1px solid {theme.PANEL_BORDER}; }}"
-                               f"QLabel#alarmMessage {{ color: {theme.TEXT_DIM}; }}")
+            self.setStyleSheet(
+                f"QFrame#alarmBar {{ background: {theme.PANEL}; border: 1px solid {theme.PANEL_BORDER}; }}"
+                f"QLabel#alarmMessage {{ color: {theme.TEXT_DIM}; }}"
+            )
             return
         colour = COLOURS[priority]
         bg, fg = (colour, "#000000") if lit else (_DARK, colour)
-        self.setStyleSheet(f"QFrame#alarmBar {{ background: {bg}; border: 2px solid {colour}; }}"
-                           f"QLabel#alarmMessage {{ color: {fg}; }} QFrame#alarmBar > QLabel {{ color: {fg}; }}")
+        self.setStyleSheet(
+            f"QFrame#alarmBar {{ background: {bg}; border: 2px solid {colour}; }}"
+            f"QLabel#alarmMessage {{ color: {fg}; }} QFrame#alarmBar > QLabel {{ color: {fg}; }}"
+        )
 
     # ---- operator actions (UI entry points: refusals are shown, never raised into Qt) ---------
     @Slot()
@@ -296,8 +309,10 @@ class AlarmList(QTableWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         for col in (0, 1, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        self.setStyleSheet(f"QTableWidget {{ background: {theme.PANEL}; color: {theme.TEXT}; gridline-color: {theme.PANEL_BORDER}; }}"
-                           f"QHeaderView::section {{ background: {theme.BUTTON}; color: {theme.TEXT_DIM}; border: none; }}")
+        self.setStyleSheet(
+            f"QTableWidget {{ background: {theme.PANEL}; color: {theme.TEXT}; gridline-color: {theme.PANEL_BORDER}; }}"
+            f"QHeaderView::section {{ background: {theme.BUTTON}; color: {theme.TEXT_DIM}; border: none; }}"
+        )
         self._open: dict[str, QTableWidgetItem] = {}  # condition key → its row's time item
 
     def rows(self) -> list[tuple[str, str, str, str]]:

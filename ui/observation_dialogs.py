@@ -10,6 +10,7 @@ typed, and nothing is stored. All of it works from the keyboard: Tab / arrows / 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -305,8 +306,13 @@ class AdverseEventDialog(ObservationDialog):
 
     def build(self, t: float, author: str) -> Observation:
         return ob.adverse_event(
-            t, author, items=[k for k, b in self.checks.items() if b.isChecked()], other=self.other_edit.text(),
-            onset_t=t - self.onset.value() * 60.0, intervention=self.intervention_edit.text(), serious=self.serious.isChecked(),
+            t,
+            author,
+            items=[k for k, b in self.checks.items() if b.isChecked()],
+            other=self.other_edit.text(),
+            onset_t=t - self.onset.value() * 60.0,
+            intervention=self.intervention_edit.text(),
+            serious=self.serious.isChecked(),
         )
 
 
@@ -314,8 +320,13 @@ class VitalsDialog(ObservationDialog):
     """Manual cuff / count: a blank field ('–') is not entered."""
 
     title = "Manual vital signs"
-    FIELDS = (("nibp_sys", "Systolic (mmHg)", 300), ("nibp_dia", "Diastolic (mmHg)", 200), ("hr", "Heart rate (/min)", 300),
-              ("spo2", "SpO₂ (%)", 100), ("rr", "Resp. rate (/min)", 80))
+    FIELDS = (
+        ("nibp_sys", "Systolic (mmHg)", 300),
+        ("nibp_dia", "Diastolic (mmHg)", 200),
+        ("hr", "Heart rate (/min)", 300),
+        ("spo2", "SpO₂ (%)", 100),
+        ("rr", "Resp. rate (/min)", 80),
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -331,7 +342,7 @@ class VitalsDialog(ObservationDialog):
         form.addRow("Measured", self.measured)
         self.body.addLayout(form)
         chain = [*self.fields.values(), self.measured]
-        for a, b in zip(chain, chain[1:], strict=False):
+        for a, b in itertools.pairwise(chain):
             QWidget.setTabOrder(a, b)
         chain[0].setFocus()
         if self.original is not None:
@@ -388,12 +399,22 @@ class DoseDialog(ObservationDialog):
     def build(self, t: float, author: str) -> Observation:
         device = self.device_spin.value() or None
         return ob.dose(
-            t, author, drug=self.drug_edit.text(), route=self.route_combo.currentData(), dose_mg=self.dose_spin.value(),
-            lot=self.lot_edit.text(), device=device,
+            t,
+            author,
+            drug=self.drug_edit.text(),
+            route=self.route_combo.currentData(),
+            dose_mg=self.dose_spin.value(),
+            lot=self.lot_edit.text(),
+            device=device,
         )
 
 
-MARKER_KINDS: dict[str, ObsKind] = {"Note": ObsKind.NOTE, "Intervention": ObsKind.INTERVENTION, "Phase": ObsKind.PHASE, "Therapy": ObsKind.THERAPY}
+MARKER_KINDS: dict[str, ObsKind] = {
+    "Note": ObsKind.NOTE,
+    "Intervention": ObsKind.INTERVENTION,
+    "Phase": ObsKind.PHASE,
+    "Therapy": ObsKind.THERAPY,
+}
 
 
 class MarkerDialog(ObservationDialog):
@@ -425,7 +446,9 @@ class MarkerDialog(ObservationDialog):
     @Slot()
     def _fill(self) -> None:
         kind = self.kind_combo.currentData()
-        options = {ObsKind.PHASE: ob.PHASES, ObsKind.THERAPY: ob.THERAPY_MARKERS, ObsKind.INTERVENTION: ob.INTERVENTIONS}.get(kind, ())
+        options = {ObsKind.PHASE: ob.PHASES, ObsKind.THERAPY: ob.THERAPY_MARKERS, ObsKind.INTERVENTION: ob.INTERVENTIONS}.get(
+            kind, ()
+        )
         self.text_combo.clear()
         self.text_combo.addItems(list(options))
         self.text_combo.setEditable(kind is not ObsKind.PHASE)
@@ -488,7 +511,9 @@ class DischargeDialog(ObservationDialog):
 
     title = "Discharge"
 
-    def __init__(self, *args: object, reasons: tuple[str, ...] = (), minutes_from_t0: float | None = None, **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, reasons: tuple[str, ...] = (), minutes_from_t0: float | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._blocked = reasons
         self.checks: dict[str, QCheckBox] = {}
@@ -515,7 +540,9 @@ class DischargeDialog(ObservationDialog):
         self.save_button.setEnabled(not self._blocked and all(b.isChecked() for b in self.checks.values()))
 
     def build(self, t: float, author: str) -> Observation:
-        return ob.discharge(t, author, {k: b.isChecked() for k, b in self.checks.items()}, ready_min=float(self.ready_spin.value()))
+        return ob.discharge(
+            t, author, {k: b.isChecked() for k, b in self.checks.items()}, ready_min=float(self.ready_spin.value())
+        )
 
 
 #: Which dialog amends which kind (discharge and acknowledgements are not amended: add a note).

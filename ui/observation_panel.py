@@ -59,18 +59,26 @@ STATE_STYLE: dict[CheckState, str] = {
     CheckState.DONE: f"color: {theme.STATE_OK}; border: 1px solid {theme.PANEL_BORDER};",
 }
 #: Actions: (name, button text, hotkey), in hotkey order; the scales' come from ``monitor.obs_kinds``.
-ACTIONS: tuple[tuple[str, str, str], ...] = tuple(sorted((
-    ("dose", "Dose…", "F2"),
-    *((s.key, s.label, s.hotkey) for s in SCALES.values()),
-    ("ae", "AE…", "F6"),
-    ("vitals", "Vitals…", "F7"),
-    ("marker", "Note…", "F8"),
-    ("checklist", "Pre-dose…", "F9"),
-    ("discharge", "Discharge…", "F10"),
-), key=lambda action: int(action[2][1:])))
+ACTIONS: tuple[tuple[str, str, str], ...] = tuple(
+    sorted(
+        (
+            ("dose", "Dose…", "F2"),
+            *((s.key, s.label, s.hotkey) for s in SCALES.values()),
+            ("ae", "AE…", "F6"),
+            ("vitals", "Vitals…", "F7"),
+            ("marker", "Note…", "F8"),
+            ("checklist", "Pre-dose…", "F9"),
+            ("discharge", "Discharge…", "F10"),
+        ),
+        key=lambda action: int(action[2][1:]),
+    )
+)
 #: The dialogs opened by name that are not scales (a scale's dialog is ``DIALOG_FOR[its kind]``).
 _DIALOG_NAMED: dict[str, type[ObservationDialog]] = {
-    "ae": AdverseEventDialog, "vitals": VitalsDialog, "marker": MarkerDialog, "checklist": ChecklistDialog,
+    "ae": AdverseEventDialog,
+    "vitals": VitalsDialog,
+    "marker": MarkerDialog,
+    "checklist": ChecklistDialog,
 }
 #: One-tap presets (kind, text), recorded at once at "now" by the session's clinician.
 PRESETS: tuple[tuple[ObsKind, str, str], ...] = (
@@ -104,7 +112,9 @@ class EventList(QWidget):
         self.list = QListWidget()
         self.list.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.list.setWordWrap(True)
-        self.list.setStyleSheet(f"QListWidget {{ background: {theme.PANEL}; color: {theme.TEXT}; border: 1px solid {theme.PANEL_BORDER}; }}")
+        self.list.setStyleSheet(
+            f"QListWidget {{ background: {theme.PANEL}; color: {theme.TEXT}; border: 1px solid {theme.PANEL_BORDER}; }}"
+        )
         self.list.itemActivated.connect(lambda _i: self.amend_selected())
         self.amend_button = QPushButton("Amend…")
         self.amend_button.setToolTip("Correct the selected entry: a new record with your name and a reason; the original stays")
@@ -326,7 +336,9 @@ class ObservationPanel(QWidget):
         elif name == "discharge":
             status = self._core.schedule_status()
             t0 = s.info.t0
-            reasons = status.discharge.reasons if status is not None else (() if t0 is not None else ("no dose has been given yet",))
+            reasons = (
+                status.discharge.reasons if status is not None else (() if t0 is not None else ("no dose has been given yet",))
+            )
             minutes = None if t0 is None else (self._clock.now() - t0) / 60.0
             dialog = DischargeDialog(*args, reasons=reasons, minutes_from_t0=minutes, **kw)
         else:
@@ -350,14 +362,23 @@ class ObservationPanel(QWidget):
         gate = self._core.dose_gate()
         if gate.bp is None:
             return None
-        dialog = BpAckDialog(self._clock, "", self._submit, sys=gate.bp.sys, dia=gate.bp.dia,
-                             threshold=f"{tpl.caution_sys:g}/{tpl.caution_dia:g}", parent=self._host)
+        dialog = BpAckDialog(
+            self._clock,
+            "",
+            self._submit,
+            sys=gate.bp.sys,
+            dia=gate.bp.dia,
+            threshold=f"{tpl.caution_sys:g}/{tpl.caution_dia:g}",
+            parent=self._host,
+        )
         return self._show(dialog)
 
     def open_amend(self, original: Observation) -> ObservationDialog | None:
         cls = DIALOG_FOR.get(original.kind)
         if cls is None:
-            self._on_error(f"a {original.kind.value.replace('_', ' ')} entry cannot be amended: add a note that says what is wrong")
+            self._on_error(
+                f"a {original.kind.value.replace('_', ' ')} entry cannot be amended: add a note that says what is wrong"
+            )
             return None
         scale = SCALES.get(original.kind)
         name = scale.key if scale is not None else {cls: name for name, cls in _DIALOG_NAMED.items()}.get(cls, "dose")

@@ -92,7 +92,9 @@ class ReviewSidePanel:
         scroll.setWidgetResizable(True)
         scroll.setFixedWidth(PANEL_WIDTH)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setStyleSheet(f"QScrollArea, QWidget#reviewPanel {{ background: {theme.PANEL}; }} QLabel {{ font-size: {theme.SMALL_PX}px; }}")
+        scroll.setStyleSheet(
+            f"QScrollArea, QWidget#reviewPanel {{ background: {theme.PANEL}; }} QLabel {{ font-size: {theme.SMALL_PX}px; }}"
+        )
         return scroll
 
     def _compute_summary(self) -> None:
@@ -218,10 +220,8 @@ class ReviewSidePanel:
             self.action_status.setText(f"Replay of session {self.session_id} started at {dialog.speed():g}x in a new window")
 
 
-
 def _separator() -> QFrame:
     line = QFrame()
     line.setFrameShape(QFrame.Shape.HLine)
     line.setStyleSheet(f"color: {theme.PANEL_BORDER};")
     return line
-

@@ -63,7 +63,11 @@ PLOT_ROWS: dict[str, tuple[str, tuple[str, ...], tuple[float, float]]] = {
     "pleth": ("Pleth", (), (0, 1)),
 }
 NIBP = ("nibp_sys", "nibp_dia", "nibp_map")
-PRIORITY_COLOURS = {AlarmPriority.LOW: theme.ALARM_LOW, AlarmPriority.MEDIUM: theme.ALARM_MEDIUM, AlarmPriority.HIGH: theme.ALARM_HIGH}
+PRIORITY_COLOURS = {
+    AlarmPriority.LOW: theme.ALARM_LOW,
+    AlarmPriority.MEDIUM: theme.ALARM_MEDIUM,
+    AlarmPriority.HIGH: theme.ALARM_HIGH,
+}
 PAUSED_COLOUR = "#6b7580"
 WAVE_GAP_SAMPLES = 3  # a waveform silent this many sample intervals (or chunks, in the envelope) draws a gap
 PLETH_DETAIL_S = 600.0  # zoomed in to 10 minutes or less, the pleth shows every sample
@@ -324,7 +328,9 @@ class ReviewWindow(ReviewSidePanel, QWidget):
 
     def _curve(self, plot: pg.ViewBox, code: str, t: np.ndarray, v: np.ndarray) -> pg.PlotDataItem:
         t, v = with_gaps(t, v)
-        curve = pg.PlotDataItem(self._x(t), v, pen=pg.mkPen(theme.channel_colour(code), width=1), connect="finite", antialias=False)
+        curve = pg.PlotDataItem(
+            self._x(t), v, pen=pg.mkPen(theme.channel_colour(code), width=1), connect="finite", antialias=False
+        )
         plot.addItem(curve)
         curve.setClipToView(True)
         curve.setDownsampling(auto=True, method="peak")
@@ -343,7 +349,9 @@ class ReviewWindow(ReviewSidePanel, QWidget):
         stretch, read when the range settles. Gaps where samples are missing."""
         t0s, lo, hi = self.pleth_envelope
         self._pleth_loaded: tuple[float, float] | None = None
-        self.pleth_detail = pg.PlotDataItem(pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False)
+        self.pleth_detail = pg.PlotDataItem(
+            pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="finite", antialias=False
+        )
         self.plots["pleth"].addItem(self.pleth_detail)
         self.pleth_detail.hide()
         if t0s.size == 0:
@@ -353,7 +361,9 @@ class ReviewWindow(ReviewSidePanel, QWidget):
         v = np.empty(t.size)
         v[0::2], v[1::2] = lo[keep], hi[keep]
         # one vertical stroke per chunk, from its lowest to its highest sample (no zigzag between chunks)
-        curve = pg.PlotDataItem(self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="pairs", antialias=False)
+        curve = pg.PlotDataItem(
+            self._x(t), v, pen=pg.mkPen(theme.channel_colour("pleth"), width=1), connect="pairs", antialias=False
+        )
         self.plots["pleth"].addItem(curve)
         self.curves["pleth"] = curve
         fin_lo, fin_hi = lo[np.isfinite(lo)], hi[np.isfinite(hi)]
@@ -403,7 +413,9 @@ class ReviewWindow(ReviewSidePanel, QWidget):
         ok = np.isfinite(sys_) & np.isfinite(dia_at)
         plot = self.plots["bp"]
         colour = theme.channel_colour("nibp_sys")
-        bars = pg.ErrorBarItem(x=x[ok], y=dia_at[ok], top=(sys_ - dia_at)[ok], bottom=np.zeros(int(ok.sum())), beam=0, pen=pg.mkPen(colour, width=1))
+        bars = pg.ErrorBarItem(
+            x=x[ok], y=dia_at[ok], top=(sys_ - dia_at)[ok], bottom=np.zeros(int(ok.sum())), beam=0, pen=pg.mkPen(colour, width=1)
+        )
         plot.addItem(bars)
         self.nibp_bars = bars
         for code, vals, symbol in (("nibp_sys", sys_, "t1"), ("nibp_dia", dia_at, "t")):
@@ -414,7 +426,9 @@ class ReviewWindow(ReviewSidePanel, QWidget):
         if "nibp_map" in self.series:
             tm, vm = self.series["nibp_map"]
             fin = np.isfinite(vm)
-            item = pg.ScatterPlotItem(self._x(tm[fin]), vm[fin], symbol="o", size=4, pen=None, brush=pg.mkBrush(theme.channel_colour("nibp_map")))
+            item = pg.ScatterPlotItem(
+                self._x(tm[fin]), vm[fin], symbol="o", size=4, pen=None, brush=pg.mkBrush(theme.channel_colour("nibp_map"))
+            )
             plot.addItem(item)
             self.curves["nibp_map"] = item
 
@@ -464,7 +478,9 @@ class ReviewWindow(ReviewSidePanel, QWidget):
                 self.checkpoints = [self.info.t0 + cp.at_s for cp in template.checkpoints if not cp.pre_dose]
             if self.checkpoints:
                 xs = np.array([self._x(t) for t in self.checkpoints])
-                plot.addItem(pg.ScatterPlotItem(xs, np.full(xs.size, 4.0), symbol="t", size=8, pen=None, brush=pg.mkBrush(theme.TEXT_DIM)))
+                plot.addItem(
+                    pg.ScatterPlotItem(xs, np.full(xs.size, 4.0), symbol="t", size=8, pen=None, brush=pg.mkBrush(theme.TEXT_DIM))
+                )
 
     def _header_text(self) -> str:
         i = self.info
@@ -529,7 +545,7 @@ class ReviewWindow(ReviewSidePanel, QWidget):
         values = self.values_at(t)
         parts = [f"{x:+.1f} min ({time.strftime('%H:%M:%S', time.localtime(t))})"]
         for code, v in values.items():
-            if code in ("nibp_dia", "nibp_map") or code.startswith("abp_") and code != "abp_sys":
+            if code in ("nibp_dia", "nibp_map") or (code.startswith("abp_") and code != "abp_sys"):
                 continue
             spec = CHANNELS[code]
             if code in ("nibp_sys", "abp_sys"):

@@ -152,7 +152,17 @@ class SessionBrowser(QWidget):
         self.error_label.hide()
 
         filters = QHBoxLayout()
-        for w in (self.patient, self.protocol, self.use_dates, self.date_from, QLabel("to"), self.date_to, self.high_only, self.not_reviewed, apply):
+        for w in (
+            self.patient,
+            self.protocol,
+            self.use_dates,
+            self.date_from,
+            QLabel("to"),
+            self.date_to,
+            self.high_only,
+            self.not_reviewed,
+            apply,
+        ):
             filters.addWidget(w)
         filters.addStretch(1)
         filters.addWidget(self.count_label)

@@ -365,7 +365,9 @@ class TrendPanel(QWidget):
         for i, row in enumerate(self.rows):
             line = pg.InfiniteLine(angle=90, movable=False, pen=pen)
             if i == 0:
-                line.label = pg.InfLineLabel(line, text=text, position=0.75, rotateAxis=(1, 0), anchors=[(0, 1), (0, 1)], color=theme.TEXT_DIM)
+                line.label = pg.InfLineLabel(
+                    line, text=text, position=0.75, rotateAxis=(1, 0), anchors=[(0, 1), (0, 1)], color=theme.TEXT_DIM
+                )
             row.plot.addItem(line, ignoreBounds=True)
             lines.append(line)
         self.markers.append((t, text, lines))

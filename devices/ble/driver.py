@@ -29,7 +29,7 @@ from devices.ble.gatt import (
 )
 from devices.ble.loop import LoopThread
 from devices.ble.transport import BleTransport, BluetoothUnavailable, TransportFactory
-from devices.decoding import Decoder, DecoderSpec, REGISTRY, to_readings
+from devices.decoding import REGISTRY, Decoder, DecoderSpec, to_readings
 from monitor.clock import Clock
 from monitor.errors import DeviceError
 from monitor.ports import DeviceInfo, DriverSink
@@ -220,7 +220,9 @@ class BleDriver:
             rejected = decoder.stats.rejected
             measurements = decoder.feed(data)
             if decoder.stats.rejected != rejected and (decoder.stats.rejected < 10 or decoder.stats.rejected % 100 == 0):
-                log.warning("%s: %s value rejected (%d so far): %s", source, name, decoder.stats.rejected, decoder.stats.notes[-1:])
+                log.warning(
+                    "%s: %s value rejected (%d so far): %s", source, name, decoder.stats.rejected, decoder.stats.notes[-1:]
+                )
             if measurements:
                 sink.put_readings(to_readings(source, measurements, t))
 

@@ -168,7 +168,9 @@ def parse_heart_rate(data: bytes) -> HeartRateMeasurement:
     rr: tuple[float, ...] = ()
     if flags & 0x10:
         if r.remaining == 0 or r.remaining % 2:
-            raise GattFormatError(f"Heart Rate Measurement: RR flag set with {r.remaining} RR byte(s) (need a non-zero even number)")
+            raise GattFormatError(
+                f"Heart Rate Measurement: RR flag set with {r.remaining} RR byte(s) (need a non-zero even number)"
+            )
         rr = tuple(r.u16("RR interval") / RR_UNITS_PER_S for _ in range(r.remaining // 2))
     r.end()
     return HeartRateMeasurement(bpm, contact, energy, rr)
@@ -355,9 +357,7 @@ def parse_device_information_string(data: bytes) -> str:
 
 
 # ---- records → Measurements ------------------------------------------------------------------
-def _finite_or_invalid(
-    channel: str, value: float | None, quality: Quality, flags: Flag, device_t: float | None
-) -> Measurement:
+def _finite_or_invalid(channel: str, value: float | None, quality: Quality, flags: Flag, device_t: float | None) -> Measurement:
     """A special SFLOAT (or a missing value) becomes INVALID with NO_VALUE: never a number."""
     if value is None or not math.isfinite(value):
         return Measurement(channel, math.nan, Quality.INVALID, flags | Flag.NO_VALUE, device_t)
@@ -432,7 +432,10 @@ def _plx_quality(mstatus: int | None, sstatus: int | None) -> tuple[Quality, Fla
         q = _worse(q, (Quality.INVALID, Flag.NO_VALUE))
     if m & PlxMeasurementStatus.QUESTIONABLE:
         q = _worse(q, (Quality.QUESTIONABLE, Flag.NONE))
-    if m & (PlxMeasurementStatus.EARLY_ESTIMATE | PlxMeasurementStatus.CALIBRATION_ONGOING) or s & PlxSensorStatus.SIGNAL_ANALYSIS_ONGOING:
+    if (
+        m & (PlxMeasurementStatus.EARLY_ESTIMATE | PlxMeasurementStatus.CALIBRATION_ONGOING)
+        or s & PlxSensorStatus.SIGNAL_ANALYSIS_ONGOING
+    ):
         q = _worse(q, (Quality.QUESTIONABLE, Flag.SEARCHING))
     if s & PlxSensorStatus.LOW_PERFUSION:
         q = _worse(q, (Quality.QUESTIONABLE, Flag.LOW_PERFUSION))
@@ -451,7 +454,9 @@ def _plx_quality(mstatus: int | None, sstatus: int | None) -> tuple[Quality, Fla
     return q
 
 
-def _plx_measurements(spo2: float, pr: float, mstatus: int | None, sstatus: int | None, device_t: float | None) -> list[Measurement]:
+def _plx_measurements(
+    spo2: float, pr: float, mstatus: int | None, sstatus: int | None, device_t: float | None
+) -> list[Measurement]:
     if mstatus and mstatus & _DEMO_OR_TEST:
         return []  # demonstration / test data must never be recorded as patient data
     quality, flags = _plx_quality(mstatus, sstatus)
@@ -534,9 +539,18 @@ def _spec(name: str, description: str, parse: Callable[[bytes], R], measure: Cal
 
 HRS = _spec("ble-hrs", "Bluetooth Heart Rate Measurement 0x2A37 (chest straps)", parse_heart_rate, heart_rate_measurements)
 BPM = _spec("ble-bpm", "Bluetooth Blood Pressure Measurement 0x2A35 (cuffs)", parse_blood_pressure, blood_pressure_measurements)
-ICP = _spec("ble-icp", "Bluetooth Intermediate Cuff Pressure 0x2A36 (live cuff pressure)", parse_intermediate_cuff_pressure, cuff_pressure_measurements)
-PLX_SPOT = _spec("ble-plx-spot", "Bluetooth PLX Spot-check Measurement 0x2A5E (oximeters)", parse_plx_spot_check, plx_spot_check_measurements)
-PLX_CONT = _spec("ble-plx-cont", "Bluetooth PLX Continuous Measurement 0x2A5F (oximeters)", parse_plx_continuous, plx_continuous_measurements)
+ICP = _spec(
+    "ble-icp",
+    "Bluetooth Intermediate Cuff Pressure 0x2A36 (live cuff pressure)",
+    parse_intermediate_cuff_pressure,
+    cuff_pressure_measurements,
+)
+PLX_SPOT = _spec(
+    "ble-plx-spot", "Bluetooth PLX Spot-check Measurement 0x2A5E (oximeters)", parse_plx_spot_check, plx_spot_check_measurements
+)
+PLX_CONT = _spec(
+    "ble-plx-cont", "Bluetooth PLX Continuous Measurement 0x2A5F (oximeters)", parse_plx_continuous, plx_continuous_measurements
+)
 
 #: The characteristic each decoder reads.
 CHARACTERISTICS: Final[dict[str, GattCharacteristic]] = {

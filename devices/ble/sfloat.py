@@ -24,7 +24,7 @@ MAX_MANTISSA: Final = 2045
 
 
 def special_name(raw: int) -> str | None:
-    """"NaN", "NRes", "+INF", "-INF", "reserved" for the special raw values, else None."""
+    """ "NaN", "NRes", "+INF", "-INF", "reserved" for the special raw values, else None."""
     return SPECIALS.get(raw & 0xFFFF)
 
 

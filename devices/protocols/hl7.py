@@ -181,7 +181,22 @@ class Hl7MllpDecoder:
         version = msh[11] if len(msh) > 11 else "2.6"
         enc = msh[1] if len(msh) > 1 else "^~\\&"
         sender = (msh[2] if len(msh) > 2 else "", msh[3] if len(msh) > 3 else "")
-        header = sep.join(["MSH", enc, "SESSION-MONITOR", "", sender[0], sender[1], "", "", f"ACK{comp}R01{comp}ACK", f"ACK{control_id}", "P", version])
+        header = sep.join(
+            [
+                "MSH",
+                enc,
+                "SESSION-MONITOR",
+                "",
+                sender[0],
+                sender[1],
+                "",
+                "",
+                f"ACK{comp}R01{comp}ACK",
+                f"ACK{control_id}",
+                "P",
+                version,
+            ]
+        )
         body = f"{header}\rMSA{sep}AA{sep}{control_id}\r"
         self._replies += bytes((SB,)) + body.encode("utf-8") + bytes((EB, CR))
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from devices.sim import ble_encoders as encoders
 from devices.ble.catalog import BleCatalog
 from devices.ble.driver import KINDS, STALE_AFTER_S, BleDriver
 from devices.ble.gatt import (
@@ -45,6 +44,7 @@ from devices.ble.gatt import (
 )
 from devices.ble.loop import LoopThread
 from devices.ble.transport import BumbleScanner, BumbleTransport
+from devices.sim import ble_encoders as encoders
 from devices.sim.physiology import ARTEFACT, DROPOUT, PROBE_OFF, Physiology
 from devices.sim.scenario import Scenario, load_scenario
 from monitor.clock import Clock
@@ -74,7 +74,11 @@ ARTEFACT_RANGES: Final = {"spo2": (60.0, 88.0), "pr": (30.0, 220.0), "nibp_sys":
 #: Addresses of the simulated devices on the virtual link.
 ADDRESSES: Final = {"hrs": "F0:5E:00:00:0D:01", "bpm": "F0:5E:00:00:10:01", "plx": "F0:5E:00:00:22:01"}
 PROTOCOLS: Final = {"hrs": "ble-hrs", "bpm": "ble-bpm", "plx": "ble-plx-cont"}
-LABELS: Final = {"hrs": "Simulated BLE heart-rate strap", "bpm": "Simulated BLE blood-pressure cuff", "plx": "Simulated BLE pulse oximeter"}
+LABELS: Final = {
+    "hrs": "Simulated BLE heart-rate strap",
+    "bpm": "Simulated BLE blood-pressure cuff",
+    "plx": "Simulated BLE pulse oximeter",
+}
 
 
 def _reported(value: float) -> float:
@@ -98,7 +102,9 @@ class VirtualPeripheral:
     kind: str = ""
     model: str = ""
 
-    def __init__(self, clock: Clock, scenario: Scenario | str, t0_provider: T0Provider, seed: int, address: str, name: str) -> None:
+    def __init__(
+        self, clock: Clock, scenario: Scenario | str, t0_provider: T0Provider, seed: int, address: str, name: str
+    ) -> None:
         self.scenario = _as_scenario(scenario)
         self.address = address
         self.name = name
@@ -135,7 +141,10 @@ class VirtualPeripheral:
             self._char(0x2A24, props.READ, self.model.encode()),
             self._char(0x2A25, props.READ, self.address.replace(":", "").encode()),
         ]
-        return [Service(UUID.from_16_bits(BATTERY_SERVICE), [self._battery]), Service(UUID.from_16_bits(DEVICE_INFORMATION_SERVICE), info)]
+        return [
+            Service(UUID.from_16_bits(BATTERY_SERVICE), [self._battery]),
+            Service(UUID.from_16_bits(DEVICE_INFORMATION_SERVICE), info),
+        ]
 
     @property
     def service_uuid(self) -> int:
@@ -203,7 +212,9 @@ class VirtualPeripheral:
     def has_subscriber(self, characteristic: Characteristic) -> bool:
         if self._device is None:
             return False
-        return any(cccd.get(characteristic.handle) not in (None, b"\x00\x00") for cccd in self._device.gatt_server.subscribers.values())
+        return any(
+            cccd.get(characteristic.handle) not in (None, b"\x00\x00") for cccd in self._device.gatt_server.subscribers.values()
+        )
 
     async def _notify(self, characteristic: Characteristic, value: bytes, indicate: bool = False) -> None:
         assert self._device is not None
@@ -240,7 +251,9 @@ class VirtualPeripheral:
 
     def _artefact(self, device: str, channel: str, t: float, k: int, t0: float | None) -> float:
         return float(
-            self._patient.artefact_values(device, channel, np.array([t]), np.array([k]), t0, self._origin, ARTEFACT_RANGES[channel])[0]
+            self._patient.artefact_values(
+                device, channel, np.array([t]), np.array([k]), t0, self._origin, ARTEFACT_RANGES[channel]
+            )[0]
         )
 
 
@@ -368,7 +381,7 @@ class BloodPressureCuff(VirtualPeripheral):
             if self.has_subscriber(self._bpm):
                 await self._notify(self._bpm, value, indicate=True)
             else:
-                self._stored = (self._stored + [value])[-MAX_STORED_RESULTS:]
+                self._stored = ([*self._stored, value])[-MAX_STORED_RESULTS:]
 
 
 class PulseOximeter(VirtualPeripheral):
@@ -431,7 +444,11 @@ class PulseOximeter(VirtualPeripheral):
                 await self._notify(self._spot_char, value, indicate=True)
 
 
-PERIPHERAL_CLASSES: Final[dict[str, type[VirtualPeripheral]]] = {"hrs": HeartRateStrap, "bpm": BloodPressureCuff, "plx": PulseOximeter}
+PERIPHERAL_CLASSES: Final[dict[str, type[VirtualPeripheral]]] = {
+    "hrs": HeartRateStrap,
+    "bpm": BloodPressureCuff,
+    "plx": PulseOximeter,
+}
 NAMES: Final = {"hrs": "SIM-HRS Strap", "bpm": "SIM-BPM Cuff", "plx": "SIM-PLX Oximeter"}
 
 

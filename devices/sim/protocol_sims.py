@@ -103,7 +103,9 @@ def nonin8_record(status: int, hr: int, spo2: int) -> bytes:
     return bytes((0x80 | status, hr >> 7 & 0x03, hr & 0x7F, spo2 & 0x7F))
 
 
-def masimo_line(t: float, spo2: int | None, bpm: int | None, *, pi: float | None = 3.6, exc: int = 0x800, alarm: int = 0) -> bytes:
+def masimo_line(
+    t: float, spo2: int | None, bpm: int | None, *, pi: float | None = 3.6, exc: int = 0x800, alarm: int = 0
+) -> bytes:
     stamp = dt.datetime.fromtimestamp(t).strftime("%m/%d/%y %H:%M:%S")
     s = "---" if spo2 is None else f"{spo2:03d}"
     b = "---" if bpm is None else f"{bpm:03d}"
@@ -125,7 +127,7 @@ def accutorr_line(
 
 
 def hl7_ts(t: float) -> str:
-    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y%m%d%H%M%S") + "+0000"
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y%m%d%H%M%S") + "+0000"
 
 
 #: (code, MDC name, unit code, unit name) per channel, for the encoder.
@@ -139,7 +141,11 @@ HL7_OBS = {
     "nibp_dia": ("150022", "MDC_PRESS_BLD_NONINV_DIA", "266016", "MDC_DIM_MMHG"),
     "nibp_map": ("150023", "MDC_PRESS_BLD_NONINV_MEAN", "266016", "MDC_DIM_MMHG"),
 }
-HL7_CUFF = {"nibp_sys": ("150301", "MDC_PRESS_CUFF_SYS"), "nibp_dia": ("150302", "MDC_PRESS_CUFF_DIA"), "nibp_map": ("150303", "MDC_PRESS_CUFF_MEAN")}
+HL7_CUFF = {
+    "nibp_sys": ("150301", "MDC_PRESS_CUFF_SYS"),
+    "nibp_dia": ("150302", "MDC_PRESS_CUFF_DIA"),
+    "nibp_map": ("150303", "MDC_PRESS_CUFF_MEAN"),
+}
 
 
 def hl7_oru(control_id: str, t: float, values: Sequence[tuple[str, float | None]], *, cuff_codes: bool = False) -> bytes:
@@ -181,7 +187,7 @@ class _Numerics:
 
     def int_or_none(self, channel: str) -> int | None:
         v = self.values.get(channel)
-        return None if v is None or math.isnan(v) else int(round(v))
+        return None if v is None or math.isnan(v) else round(v)
 
     def probe_off(self) -> bool:
         return any(q is Quality.INVALID for q, _ in self.quality.values())
@@ -265,7 +271,7 @@ class Cms50Live5Device(_PlethClocked):
 
     def _frame(self, pleth: float, t: float) -> None:
         pr, spo2, off = self._values()
-        p = 0 if math.isnan(pleth) else int(round(pleth * 127))
+        p = 0 if math.isnan(pleth) else round(pleth * 127)
         self._out += cms50_live5_frame(p, 255 if pr is None or off else pr, 127 if spo2 is None or off else spo2, finger_out=off)
         if not off:
             self._sent("pr", pr)
@@ -313,7 +319,7 @@ class Cms50V7Device(_PlethClocked):
         if not self.streaming:
             return
         pr, spo2, off = self._values()
-        p = 64 if off or math.isnan(pleth) else int(round(pleth * 127))
+        p = 64 if off or math.isnan(pleth) else round(pleth * 127)
         self._out += cms50_v7_realtime(
             p, 0xFF if pr is None or off else pr, 0x7F if spo2 is None or off else spo2, pi=360, probe_error=off
         )
@@ -345,7 +351,7 @@ class NoninDevice(_PlethClocked):
             if not off:
                 self._sent("pr", pr)
                 self._sent("spo2", spo2)
-        self._pleth.append(0 if math.isnan(pleth) else int(round(pleth * scale)))
+        self._pleth.append(0 if math.isnan(pleth) else round(pleth * scale))
         if len(self._pleth) == 25:
             assert self._packet is not None
             hr, sat, status = self._packet
@@ -601,7 +607,9 @@ class PtySimulator(_Simulator):
     """The device on a pseudo-terminal. ``path`` is a symlink in a private temp folder that always
     points at the current slave (a replug makes a new pty with a new /dev/pts number)."""
 
-    def __init__(self, protocol: str, clock: Clock, *args: object, link_dir: str | os.PathLike[str] | None = None, **kwargs: object) -> None:
+    def __init__(
+        self, protocol: str, clock: Clock, *args: object, link_dir: str | os.PathLike[str] | None = None, **kwargs: object
+    ) -> None:
         super().__init__(protocol, clock, *args, **kwargs)  # type: ignore[arg-type]
         self._own_dir = link_dir is None
         self._dir = Path(tempfile.mkdtemp(prefix="session-monitor-pty-")) if link_dir is None else Path(link_dir)

@@ -29,7 +29,6 @@ from monitor.alarms.workstation import MemoryAlarmConfig, WorkstationAlarmConfig
 
 __all__ = [
     "AUDIO_NOTICE_KEY",
-    "shown_as_alarm",
     "CRISIS_SYMPTOMS",
     "HR_CONFIRM_KEY",
     "WATCHDOG_NOTICE_KEY",
@@ -54,5 +53,6 @@ __all__ = [
     "hash_pin",
     "preset_for",
     "preset_table",
+    "shown_as_alarm",
     "verify_pin",
 ]

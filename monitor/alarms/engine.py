@@ -236,7 +236,9 @@ class AlarmEngine:
             for code, (source, _) in list(self._last_seen.items()):
                 if source == status.source:
                     del self._last_seen[code]
-                    self._technical("stale:nibp" if code in NIBP_CHANNELS else f"stale:{code}", TechnicalKind.NO_DATA, False, "", t)
+                    self._technical(
+                        "stale:nibp" if code in NIBP_CHANNELS else f"stale:{code}", TechnicalKind.NO_DATA, False, "", t
+                    )
             src.flags.clear()
             self._technical(f"sensor_off:{status.source}", TechnicalKind.SENSOR_OFF, False, "", t)
             self._technical(f"artefact:{status.source}", TechnicalKind.ARTEFACT, False, "", t)
@@ -331,8 +333,17 @@ class AlarmEngine:
             return []
         self._symptoms = new
         data = {"symptoms": sorted(new), "added": sorted(new - old), "removed": sorted(old - new)}
-        self._events.append(AlarmEvent(Transition.SYMPTOMS, t, key="crisis_symptoms", category=AlarmCategory.PHYSIOLOGICAL,
-                                       message=f"Crisis symptoms: {self.symptoms_text()}", user=user, data=data))
+        self._events.append(
+            AlarmEvent(
+                Transition.SYMPTOMS,
+                t,
+                key="crisis_symptoms",
+                category=AlarmCategory.PHYSIOLOGICAL,
+                message=f"Crisis symptoms: {self.symptoms_text()}",
+                user=user,
+                data=data,
+            )
+        )
         for key in CRISIS_CONDITIONS:
             self._update_condition(key, t)
         self._changed()
@@ -374,11 +385,24 @@ class AlarmEngine:
         old = self._hr_confirmation
         confirmation = {"by": user, "at": now if at_utc is None else at_utc, **limits}
         text = "–".join("off" if v is None else _fmt(v) for v in limits.values())
-        data = {"rule": "hr_limits", "field": "confirmed", "old": None if old is None else old.get("by"), "new": user,
-                "role": role.value, **limits}
+        data = {
+            "rule": "hr_limits",
+            "field": "confirmed",
+            "old": None if old is None else old.get("by"),
+            "new": user,
+            "role": role.value,
+            **limits,
+        }
         self._events.append(
-            AlarmEvent(Transition.SETTING_CHANGED, now, key="hr_limits", category=AlarmCategory.PHYSIOLOGICAL,
-                       message=f"HR alarm limits {text} /min confirmed by {user}", user=user, data=data)
+            AlarmEvent(
+                Transition.SETTING_CHANGED,
+                now,
+                key="hr_limits",
+                category=AlarmCategory.PHYSIOLOGICAL,
+                message=f"HR alarm limits {text} /min confirmed by {user}",
+                user=user,
+                data=data,
+            )
         )
         self._require_hr(confirmation, now)
         return self._take()
@@ -456,7 +480,9 @@ class AlarmEngine:
             raise AlarmSettingError(f"{rule.label}: {field_name.replace('_', ' ')} must be a number ≥ 0, not {value!r}")
         return replace(rule, **{field_name: number})  # type: ignore[arg-type]  # field_name checked above
 
-    def change_rule(self, rule_id: str, field_name: str, value: Any, now: float, user: str, role: Role = Role.OPERATOR) -> list[AlarmEvent]:
+    def change_rule(
+        self, rule_id: str, field_name: str, value: Any, now: float, user: str, role: Role = Role.OPERATOR
+    ) -> list[AlarmEvent]:
         """Apply a checked change and re-evaluate the rule with the latest values; the
         SETTING_CHANGED event carries who, when, old and new."""
         if not user.strip():
@@ -468,8 +494,16 @@ class AlarmEngine:
         self._index_rules()
         data = {"rule": rule_id, "field": field_name, "old": _plain(old_value), "new": _plain(new_value), "role": role.value}
         self._events.append(
-            AlarmEvent(Transition.SETTING_CHANGED, now, key=new.condition, priority=new.priority, category=AlarmCategory.PHYSIOLOGICAL,
-                       message=f"{new.label}: {field_name.replace('_', ' ')} {_plain(old_value)} → {_plain(new_value)}", user=user, data=data)
+            AlarmEvent(
+                Transition.SETTING_CHANGED,
+                now,
+                key=new.condition,
+                priority=new.priority,
+                category=AlarmCategory.PHYSIOLOGICAL,
+                message=f"{new.label}: {field_name.replace('_', ' ')} {_plain(old_value)} → {_plain(new_value)}",
+                user=user,
+                data=data,
+            )
         )
         for code in new.channels:  # re-evaluate with the latest value: a new limit applies at once
             st = self._states.get((rule_id, code))
@@ -554,15 +588,38 @@ class AlarmEngine:
             else:
                 state = ConditionState.ACTIVE
             conditions.append(
-                AlarmCondition(c.key, c.category, c.priority, c.message, c.since, state, c.channel, c.value, c.limit,
-                               audible, visible, c.latching)
+                AlarmCondition(
+                    c.key,
+                    c.category,
+                    c.priority,
+                    c.message,
+                    c.since,
+                    state,
+                    c.channel,
+                    c.value,
+                    c.limit,
+                    audible,
+                    visible,
+                    c.latching,
+                )
             )
         rank = {r.condition: i for i, r in reversed(list(enumerate(self._preset.rules)))}  # preset order breaks ties
-        conditions.sort(key=lambda c: (-c.priority, c.category is not AlarmCategory.PHYSIOLOGICAL, c.since, rank.get(c.key, 0), c.key))
+        conditions.sort(
+            key=lambda c: (-c.priority, c.category is not AlarmCategory.PHYSIOLOGICAL, c.since, rank.get(c.key, 0), c.key)
+        )
         audio = max((c.priority for c in conditions if c.audible), default=None)
         visual = max((c.priority for c in conditions if c.visible), default=None)
-        return AlarmState(now, tuple(conditions), self._inact, self._inact_since, self._inact_until, audio, visual, self._preset.name,
-                          tuple(sorted(self._symptoms)))
+        return AlarmState(
+            now,
+            tuple(conditions),
+            self._inact,
+            self._inact_since,
+            self._inact_until,
+            audio,
+            visual,
+            self._preset.name,
+            tuple(sorted(self._symptoms)),
+        )
 
     # ---- physiological rules -----------------------------------------------------------------
     def _rule(self, rule_id: str) -> LimitRule:
@@ -656,8 +713,9 @@ class AlarmEngine:
             priority = AlarmPriority.HIGH
             message += f" + {self.symptoms_text()} — {CRISIS_PROMPT}"
         if c is None:
-            c = self._conditions[key] = _Condition(key, AlarmCategory.PHYSIOLOGICAL, priority, message, t, code, st.value,
-                                                   st.threshold, rule.latching)
+            c = self._conditions[key] = _Condition(
+                key, AlarmCategory.PHYSIOLOGICAL, priority, message, t, code, st.value, st.threshold, rule.latching
+            )
             self._raised(c)
             self._emit(Transition.RAISED, t, c)
             return
@@ -720,10 +778,17 @@ class AlarmEngine:
                 limit, technical = self._preset.numeric_stale_s, TechnicalKind.NO_DATA
                 text = f"{message_label(key)}: no data for more than {limit:.0f} s"
             link_down = f"link:{source}" in self._conditions or f"link:{source}" in self._pending
-            stale = limit is not None and now - t_last > max(limit, self._stale_grace_s) and not link_down and not (src is not None and src.stopped)
+            stale = (
+                limit is not None
+                and now - t_last > max(limit, self._stale_grace_s)
+                and not link_down
+                and not (src is not None and src.stopped)
+            )
             self._technical(f"stale:{key}", technical, stale, text, now)
 
-    def _technical(self, key: str, kind: TechnicalKind, present: bool, message: str, t: float, channel: str | None = None) -> None:
+    def _technical(
+        self, key: str, kind: TechnicalKind, present: bool, message: str, t: float, channel: str | None = None
+    ) -> None:
         c = self._conditions.get(key)
         if not present:
             self._pending.pop(key, None)

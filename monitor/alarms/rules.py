@@ -155,7 +155,9 @@ class TechnicalSpec:
 
 _ENGINEERING: Final = "engineering choice, no clinical source (clinical.md §4.1: priority by risk management) [clinic-config]"
 _NO_SOURCE: Final = "no default in clinical.md: switched off until the clinic sets it [clinic-config]"
-_HYSTERESIS: Final = "hysteresis 1 %: engineering choice against flapping of a 1 Hz value at the limit, no number in clinical.md [clinic-config]"
+_HYSTERESIS: Final = (
+    "hysteresis 1 %: engineering choice against flapping of a 1 Hz value at the limit, no number in clinical.md [clinic-config]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,74 +195,172 @@ def _rules() -> tuple[LimitRule, ...]:
     hr = ("hr", "pr")
     return (
         LimitRule(
-            "spo2_below_93", "spo2_low", "SpO₂ low, 2 consecutive", ("spo2",), Comparison.BELOW, 93.0, AlarmPriority.MEDIUM,
+            "spo2_below_93",
+            "spo2_low",
+            "SpO₂ low, 2 consecutive",
+            ("spo2",),
+            Comparison.BELOW,
+            93.0,
+            AlarmPriority.MEDIUM,
             "req. 16: SpO2 < 93 % on ≥ 2 consecutive assessments, esketamine Phase 3 flag (clinical.md §1.3); " + _HYSTERESIS,
-            consecutive=2, hysteresis=1.0,
+            consecutive=2,
+            hysteresis=1.0,
         ),
         LimitRule(
-            "spo2_at_or_below_90", "spo2_low", "SpO₂ desaturation", ("spo2",), Comparison.AT_OR_BELOW, 90.0, AlarmPriority.HIGH,
+            "spo2_at_or_below_90",
+            "spo2_low",
+            "SpO₂ desaturation",
+            ("spo2",),
+            Comparison.AT_OR_BELOW,
+            90.0,
+            AlarmPriority.HIGH,
             "req. 16: SpO2 ≤ 90 %, sedation-literature desaturation and common monitor default (clinical.md §2.1, §2.3); "
             "latching per req. 24; " + _HYSTERESIS,
-            latching=True, hysteresis=1.0,
+            latching=True,
+            hysteresis=1.0,
         ),
         LimitRule(
-            "sbp_high", "sbp_high", "SBP high (severe hypertension)", sbp, Comparison.AT_OR_ABOVE, 180.0, AlarmPriority.MEDIUM,
+            "sbp_high",
+            "sbp_high",
+            "SBP high (severe hypertension)",
+            sbp,
+            Comparison.AT_OR_ABOVE,
+            180.0,
+            AlarmPriority.MEDIUM,
             "req. 15: SBP ≥ 180 mmHg = severe hypertension (Hebert & Vidt 2008; Del Sant 2020; clinical.md §2.3)",
         ),
         LimitRule(
-            "dbp_high", "dbp_high", "DBP high (severe hypertension)", dbp, Comparison.AT_OR_ABOVE, 110.0, AlarmPriority.MEDIUM,
+            "dbp_high",
+            "dbp_high",
+            "DBP high (severe hypertension)",
+            dbp,
+            Comparison.AT_OR_ABOVE,
+            110.0,
+            AlarmPriority.MEDIUM,
             "req. 15: DBP ≥ 110 mmHg = severe hypertension (clinical.md §2.3)",
         ),
         LimitRule(
-            "hr_low", "hr_low", "HR / PR low", hr, Comparison.BELOW, 50.0, AlarmPriority.MEDIUM,
+            "hr_low",
+            "hr_low",
+            "HR / PR low",
+            hr,
+            Comparison.BELOW,
+            50.0,
+            AlarmPriority.MEDIUM,
             "req. 17: 50 /min, common monitor factory default (EDAN M3A, Contec CMS8000; clinical.md §2.3); "
             "not ketamine-specific: the medical director confirms it",
         ),
         LimitRule(
-            "hr_high", "hr_high", "HR / PR high", hr, Comparison.ABOVE, 120.0, AlarmPriority.MEDIUM,
+            "hr_high",
+            "hr_high",
+            "HR / PR high",
+            hr,
+            Comparison.ABOVE,
+            120.0,
+            AlarmPriority.MEDIUM,
             "req. 17: 120 /min, common monitor factory default (clinical.md §2.3); not ketamine-specific",
         ),
         LimitRule(
-            "sbp_rise_mmhg", "sbp_rise", "SBP rise over pre-dose baseline (mmHg)", ("nibp_sys",), Comparison.ABOVE, None,
-            AlarmPriority.MEDIUM, _NO_SOURCE + "; mean rise is +12.6 mmHg (clinical.md §2.3), no threshold is published",
-            relative=Relative.BASELINE_PLUS, bounds=(1.0, 100.0),
+            "sbp_rise_mmhg",
+            "sbp_rise",
+            "SBP rise over pre-dose baseline (mmHg)",
+            ("nibp_sys",),
+            Comparison.ABOVE,
+            None,
+            AlarmPriority.MEDIUM,
+            _NO_SOURCE + "; mean rise is +12.6 mmHg (clinical.md §2.3), no threshold is published",
+            relative=Relative.BASELINE_PLUS,
+            bounds=(1.0, 100.0),
         ),
         LimitRule(
-            "sbp_rise_pct", "sbp_rise", "SBP rise over pre-dose baseline (%)", ("nibp_sys",), Comparison.ABOVE, None,
-            AlarmPriority.MEDIUM, _NO_SOURCE, relative=Relative.BASELINE_PERCENT, bounds=(1.0, 100.0),
+            "sbp_rise_pct",
+            "sbp_rise",
+            "SBP rise over pre-dose baseline (%)",
+            ("nibp_sys",),
+            Comparison.ABOVE,
+            None,
+            AlarmPriority.MEDIUM,
+            _NO_SOURCE,
+            relative=Relative.BASELINE_PERCENT,
+            bounds=(1.0, 100.0),
         ),
         LimitRule(
-            "rr_low", "rr_low", "RR low", ("rr",), Comparison.BELOW, None, AlarmPriority.MEDIUM,
+            "rr_low",
+            "rr_low",
+            "RR low",
+            ("rr",),
+            Comparison.BELOW,
+            None,
+            AlarmPriority.MEDIUM,
             _NO_SOURCE + "; orientation only: LIFEPAK 15 factory default 5 /min (clinical.md §2.3)",
         ),
         LimitRule(
-            "rr_high", "rr_high", "RR high", ("rr",), Comparison.ABOVE, None, AlarmPriority.MEDIUM,
+            "rr_high",
+            "rr_high",
+            "RR high",
+            ("rr",),
+            Comparison.ABOVE,
+            None,
+            AlarmPriority.MEDIUM,
             _NO_SOURCE + "; orientation only: LIFEPAK 15 factory default 30 /min (clinical.md §2.3)",
         ),
         LimitRule(
-            "moaas_at_or_below_3", "moaas_low", "MOAA/S moderate sedation", ("moaas",), Comparison.AT_OR_BELOW, 3.0,
-            AlarmPriority.MEDIUM, "req. 18: MOAA/S ≤ 3 = moderate-or-greater sedation (clinical.md §1.3, §3.2)",
+            "moaas_at_or_below_3",
+            "moaas_low",
+            "MOAA/S moderate sedation",
+            ("moaas",),
+            Comparison.AT_OR_BELOW,
+            3.0,
+            AlarmPriority.MEDIUM,
+            "req. 18: MOAA/S ≤ 3 = moderate-or-greater sedation (clinical.md §1.3, §3.2)",
         ),
         LimitRule(
-            "moaas_at_or_below_1", "moaas_low", "MOAA/S deep sedation", ("moaas",), Comparison.AT_OR_BELOW, 1.0,
-            AlarmPriority.HIGH, "req. 18: MOAA/S ≤ 1 (clinical.md §1.3, §3.2); latching per req. 24", latching=True,
+            "moaas_at_or_below_1",
+            "moaas_low",
+            "MOAA/S deep sedation",
+            ("moaas",),
+            Comparison.AT_OR_BELOW,
+            1.0,
+            AlarmPriority.HIGH,
+            "req. 18: MOAA/S ≤ 1 (clinical.md §1.3, §3.2); latching per req. 24",
+            latching=True,
         ),
     )
 
 
 def _technical() -> tuple[TechnicalSpec, ...]:
     return (
-        TechnicalSpec(TechnicalKind.LINK, AlarmPriority.MEDIUM, "req. 25: data-path failure → technical alarm within 10 s; " + _ENGINEERING),
-        TechnicalSpec(TechnicalKind.SENSOR_OFF, AlarmPriority.MEDIUM, "req. 16: loss of SpO2 signal / probe-off → technical alarm; " + _ENGINEERING),
-        TechnicalSpec(TechnicalKind.NO_DATA, AlarmPriority.MEDIUM, "req. 16: stale data > 30 s → technical alarm; " + _ENGINEERING),
-        TechnicalSpec(TechnicalKind.OVERDUE, AlarmPriority.LOW, "req. 3 / 26: an overdue cuff reading is a low-priority technical reminder"),
+        TechnicalSpec(
+            TechnicalKind.LINK, AlarmPriority.MEDIUM, "req. 25: data-path failure → technical alarm within 10 s; " + _ENGINEERING
+        ),
+        TechnicalSpec(
+            TechnicalKind.SENSOR_OFF,
+            AlarmPriority.MEDIUM,
+            "req. 16: loss of SpO2 signal / probe-off → technical alarm; " + _ENGINEERING,
+        ),
+        TechnicalSpec(
+            TechnicalKind.NO_DATA, AlarmPriority.MEDIUM, "req. 16: stale data > 30 s → technical alarm; " + _ENGINEERING
+        ),
+        TechnicalSpec(
+            TechnicalKind.OVERDUE, AlarmPriority.LOW, "req. 3 / 26: an overdue cuff reading is a low-priority technical reminder"
+        ),
         TechnicalSpec(TechnicalKind.ARTEFACT, AlarmPriority.LOW, "device-flagged artefact: value implausible; " + _ENGINEERING),
-        TechnicalSpec(TechnicalKind.AUDIO, AlarmPriority.MEDIUM, "req. 25 / §4.5: failure of the alarm system must be signalled; " + _ENGINEERING),
+        TechnicalSpec(
+            TechnicalKind.AUDIO,
+            AlarmPriority.MEDIUM,
+            "req. 25 / §4.5: failure of the alarm system must be signalled; " + _ENGINEERING,
+        ),
         TechnicalSpec(TechnicalKind.RECORDER, AlarmPriority.MEDIUM, "req. 27-28: the record must be kept; " + _ENGINEERING),
-        TechnicalSpec(TechnicalKind.CONFIGURATION, AlarmPriority.LOW,
-                      "req. 17: HR limits have no ketamine-specific source; the medical director confirms them once per workstation"),
-        TechnicalSpec(TechnicalKind.ALARM_SYSTEM, AlarmPriority.HIGH,
-                      "req. 25 / §4.5: failure of the alarm system is signalled (plus an OS-level fallback tone ≥ 120 s); " + _ENGINEERING),
+        TechnicalSpec(
+            TechnicalKind.CONFIGURATION,
+            AlarmPriority.LOW,
+            "req. 17: HR limits have no ketamine-specific source; the medical director confirms them once per workstation",
+        ),
+        TechnicalSpec(
+            TechnicalKind.ALARM_SYSTEM,
+            AlarmPriority.HIGH,
+            "req. 25 / §4.5: failure of the alarm system is signalled (plus an OS-level fallback tone ≥ 120 s); " + _ENGINEERING,
+        ),
     )
 
 
@@ -330,7 +430,13 @@ def preset_table(preset: AlarmPreset) -> list[dict[str, object]]:
     )
     for t in preset.technical:
         rows.append(
-            {"rule": t.kind.value, "category": "technical", "priority": t.priority.name, "delay_s": t.delay_s, "latching": False, "source": t.source}
+            {
+                "rule": t.kind.value,
+                "category": "technical",
+                "priority": t.priority.name,
+                "delay_s": t.delay_s,
+                "latching": False,
+                "source": t.source,
+            }
         )
     return rows
-

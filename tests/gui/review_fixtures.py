@@ -42,14 +42,28 @@ def record_synthetic(db_url: str, patient_id: str = "SYN-2") -> int:
             readings.append(Reading("sim:mon", "spo2", t, 97.0))
         for m in (2, 10, 18):
             t = t_start + m * 60 + 0.5
-            readings += [Reading("sim:mon", "nibp_sys", t, 150.0), Reading("sim:mon", "nibp_dia", t, 95.0), Reading("sim:mon", "nibp_map", t, 113.0)]
+            readings += [
+                Reading("sim:mon", "nibp_sys", t, 150.0),
+                Reading("sim:mon", "nibp_dia", t, 95.0),
+                Reading("sim:mon", "nibp_map", t, 113.0),
+            ]
         rec.submit_readings(sid, readings)
-        alarm = {"key": "spo2_low", "priority": "HIGH", "category": "physiological", "message": "SpO2 low", "value": 88.0, "limit": 90.0, "user": None}
+        alarm = {
+            "key": "spo2_low",
+            "priority": "HIGH",
+            "category": "physiological",
+            "message": "SpO2 low",
+            "value": 88.0,
+            "limit": 90.0,
+            "user": None,
+        }
         rec.add_event(sid, SessionEvent(EventKind.ALARM, t_start + 8 * 60, "app", {**alarm, "transition": "raised"}))
         rec.add_event(sid, SessionEvent(EventKind.ALARM, t_start + 9 * 60, "app", {**alarm, "transition": "cleared"}))
         obs = moaas(t_start + 3 * 60, "Dr Test", 4)
         rec.add_event(sid, SessionEvent(EventKind.OBSERVATION, obs.t, "user:Dr Test", obs.record()))
-        rec.update_session(SessionInfo(patient_id, DosingProtocol.KETAMINE_IV, "Dr Test", t_start, t0, t_start + 20 * 60, sid, "ended"))
+        rec.update_session(
+            SessionInfo(patient_id, DosingProtocol.KETAMINE_IV, "Dr Test", t_start, t0, t_start + 20 * 60, sid, "ended")
+        )
         rec.flush()
         assert not math.isnan(t0)
         return sid

@@ -41,7 +41,11 @@ def test_crisis_symptoms_from_the_alarm_bar_make_severe_hypertension_high(qtbot,
     dialog = window.alarm_bar.open_symptoms_dialog()
     assert isinstance(dialog, CrisisSymptomsDialog) and dialog.isVisible()
     assert [b.text() for b in dialog.boxes.values()] == [
-        "Chest pain", "Dyspnoea", "Severe headache", "Visual change", "Neurological deficit",
+        "Chest pain",
+        "Dyspnoea",
+        "Severe headache",
+        "Visual change",
+        "Neurological deficit",
     ]
     dialog.boxes["chest_pain"].click()
     assert dialog.ticked() == {"chest_pain"}

@@ -5,6 +5,7 @@ flash, alarm list, acknowledge and pause countdown."""
 from __future__ import annotations
 
 import io
+import itertools
 import wave
 
 import numpy as np
@@ -35,7 +36,7 @@ class FakeTime:
 
 def measure(lit_samples: list[tuple[float, bool]]) -> tuple[float, float]:
     """(frequency Hz, fraction lit) from rendered (time, lit) samples: rising edges over time."""
-    rises = [t for (t0, a), (t, b) in zip(lit_samples, lit_samples[1:]) if b and not a]
+    rises = [t for (t0, a), (t, b) in itertools.pairwise(lit_samples) if b and not a]
     freq = (len(rises) - 1) / (rises[-1] - rises[0])
     span = [s for s in lit_samples if rises[0] <= s[0] < rises[-1]]
     return freq, sum(1 for _, lit in span if lit) / len(span)
@@ -171,7 +172,7 @@ def test_bursts_pulse_count_length_and_interval(priority, count, length_s, inter
         assert spec.interval_s is None and len(samples) / SAMPLE_RATE == pytest.approx(found[-1][0] + length_s, abs=0.01)
     else:
         assert len(samples) / SAMPLE_RATE == pytest.approx(interval_s)  # looped: burst start to burst start
-    gaps = [b[0] - (a[0] + a[1]) for a, b in zip(found, found[1:])]
+    gaps = [b[0] - (a[0] + a[1]) for a, b in itertools.pairwise(found)]
     if priority is AlarmPriority.HIGH:
         short = [gaps[i] for i in (0, 1, 3, 5, 6, 8)]
         assert all(0.050 <= g <= 0.125 for g in short)  # t_s HIGH 50-125 ms (clinical.md §4.4)

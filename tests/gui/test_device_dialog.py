@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from app.device_store import JsonDeviceStore
-from devices.sim.protocol_sims import TcpSimulator
 from devices.serial_catalog import SerialCatalog
+from devices.sim.protocol_sims import TcpSimulator
 from monitor.clock import SessionClock
 from monitor.ports import DeviceConfig
 from ui.device_dialog import DeviceDialog

@@ -12,6 +12,7 @@ from monitor.events import EventKind
 from monitor.observations import ObsKind
 from monitor.readings import Reading
 from monitor.schedule import load_templates
+from tests.unit.monitor.test_core import FakeRecorder
 from ui.main_window import MainWindow
 from ui.observation_dialogs import (
     AdverseEventDialog,
@@ -22,7 +23,6 @@ from ui.observation_dialogs import (
     RassDialog,
     VitalsDialog,
 )
-from tests.unit.monitor.test_core import FakeRecorder
 
 from .helpers import make_session
 

@@ -168,7 +168,10 @@ class _ManySessions:
         from monitor.ports import SessionListing
         from monitor.session import DosingProtocol, SessionInfo
 
-        self.rows = [SessionListing(SessionInfo(f"P{i}", DosingProtocol.KETAMINE_IV, "Dr", T_START + i, session_id=i), False) for i in range(n, 0, -1)]
+        self.rows = [
+            SessionListing(SessionInfo(f"P{i}", DosingProtocol.KETAMINE_IV, "Dr", T_START + i, session_id=i), False)
+            for i in range(n, 0, -1)
+        ]
         self.asked = 0
 
     def count_sessions(self, flt):

@@ -97,7 +97,7 @@ def test_pleth_envelope_over_the_session_and_every_sample_when_zoomed_in(open_re
 def test_summary_panel_shows_the_known_figures(open_review, synthetic):
     # record_synthetic: t0 = start + 1 min; HR 70 and SpO2 97 at 1 Hz; cuff 150/95 at start + 2, 10, 18 min;
     # one HIGH alarm; MOAA/S 4 at start + 3 min
-    w, db = open_review(synthetic)
+    w, _db = open_review(synthetic)
     lines = {k: v.text() for k, v in w.summary_labels.items()}
     assert lines["Baseline (pre-dose)"] == "HR 70 /min · SpO₂ 97 %"
     assert lines["Peak SBP"] == "150 mmHg at +1.0 min"
@@ -173,7 +173,7 @@ def test_an_interrupted_session_needs_the_signer_to_confirm(qtbot, open_review, 
 
 
 def test_exports_from_the_window(open_review, synthetic, tmp_path):
-    w, db = open_review(synthetic)
+    w, _db = open_review(synthetic)
     assert set(w.export_buttons) == {"json", "csv", "fhir", "edf", "pdf"}
     out = w.export_to("csv", str(tmp_path / "s.csv"))
     assert out is not None and f"Wrote {out}" == w.action_status.text()

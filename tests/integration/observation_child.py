@@ -30,7 +30,9 @@ def main(url: str) -> None:
     core.record_observation(ob.cadss(clock.advance(30), "Anna", [0] * 23))
     core.record_observation(ob.manual_vitals(clock.advance(30), "Anna", {"nibp_sys": 124, "nibp_dia": 80}))
     core.put_readings([Reading("sim:nibp", "nibp_sys", clock.now(), 126), Reading("sim:nibp", "nibp_dia", clock.now(), 82)])
-    first = core.record_observation(ob.dose(clock.advance(60), "Anna", drug="esketamine", route="intranasal", dose_mg=28, lot="L7", device=1))
+    first = core.record_observation(
+        ob.dose(clock.advance(60), "Anna", drug="esketamine", route="intranasal", dose_mg=28, lot="L7", device=1)
+    )
     say(f"dose {first.observation.obs_id}")
     moaas = core.record_observation(ob.moaas(clock.advance(15 * 60), "Anna", 3)).observation
     say(f"moaas {moaas.obs_id}")

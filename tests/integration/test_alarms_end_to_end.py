@@ -178,8 +178,8 @@ def test_pty_unplug_raises_device_lost_within_2_s_logs_it_and_replug_clears_it(d
     """A Nonin oximeter on a real pseudo-terminal: pull the cable → "device lost" alarm within 2 s,
     in the exported alarm log; plug it back → the condition clears."""
     from devices.decoding import load_all
-    from devices.sim.protocol_sims import PtySimulator
     from devices.serial_driver import SerialDriver
+    from devices.sim.protocol_sims import PtySimulator
 
     clock = SessionClock(speed=1.0)
     pipeline = Pipeline(clock, db_url)
@@ -197,7 +197,9 @@ def test_pty_unplug_raises_device_lost_within_2_s_logs_it_and_replug_clears_it(d
 
         sim.unplug()
         pulled = time.monotonic()
-        _wait_until(lambda: any(e.transition is Transition.RAISED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 5)
+        _wait_until(
+            lambda: any(e.transition is Transition.RAISED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 5
+        )
         latency = time.monotonic() - pulled
         assert latency < 2.0, f"device lost alarm after {latency:.2f} s"
         raised = next(e for e in seen if e.key == key)
@@ -206,7 +208,9 @@ def test_pty_unplug_raises_device_lost_within_2_s_logs_it_and_replug_clears_it(d
 
         time.sleep(0.5)  # a few failed reconnect attempts while the cable is out
         sim.replug()
-        _wait_until(lambda: any(e.transition is Transition.CLEARED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 15)
+        _wait_until(
+            lambda: any(e.transition is Transition.CLEARED and e.key == key for e in _drain_alarm_events(pipeline, seen)), 15
+        )
         assert key not in {c.key for c in pipeline.core.alarms.state().conditions}
     finally:
         pipeline.close(end_reason="test finished")
@@ -232,7 +236,9 @@ def test_symptoms_and_the_hr_confirmation_are_in_the_exported_alarm_log(db_url):
     try:
         core.alarms.attach_config(MemoryAlarmConfig())
         pipeline.start_session(SessionInfo("SIM-CRISIS", DosingProtocol.SPRAVATO, "RN Jansen", clock.now()))
-        core.put_readings([Reading("test:nibp", "nibp_sys", clock.now(), 192.0), Reading("test:nibp", "nibp_dia", clock.now(), 100.0)])
+        core.put_readings(
+            [Reading("test:nibp", "nibp_sys", clock.now(), 192.0), Reading("test:nibp", "nibp_dia", clock.now(), 100.0)]
+        )
         _wait_until(lambda: "sbp_high" in {c.key for c in core.alarms.state().conditions}, 5)
         core.alarms.set_crisis_symptoms({"chest_pain", "neuro_deficit"}, "RN Jansen")
         core.alarms.confirm_hr_limits("Dr Vos", Role.RESPONSIBLE_ORGANIZATION)
@@ -253,4 +259,9 @@ def test_symptoms_and_the_hr_confirmation_are_in_the_exported_alarm_log(db_url):
     escalated = next(e for e in log if e["key"] == "sbp_high" and e["transition"] == "escalated")
     assert escalated["message"] == "SBP 192 ≥ 180 + chest pain, neurological deficit — refer for emergency care"
     [confirmed] = [e for e in log if e["kind"] == "alarm_setting"]
-    assert (confirmed["rule"], confirmed["user"], confirmed["hr_low"], confirmed["hr_high"]) == ("hr_limits", "Dr Vos", 50.0, 120.0)
+    assert (confirmed["rule"], confirmed["user"], confirmed["hr_low"], confirmed["hr_high"]) == (
+        "hr_limits",
+        "Dr Vos",
+        50.0,
+        120.0,
+    )

@@ -112,9 +112,17 @@ def test_three_ble_devices_record_through_the_pipeline_and_survive_a_dropped_lin
         db.close()
     assert {SRC[k] for k in SRC} <= {d["source"] for d in doc["devices"]}
     recorded = {(r["source"], r["channel"]) for r in doc["readings"]}
-    assert {(SRC["hrs"], "hr"), (SRC["plx"], "spo2"), (SRC["plx"], "pr"), (SRC["bpm"], "cuff"), (SRC["bpm"], "nibp_sys")} <= recorded
+    assert {
+        (SRC["hrs"], "hr"),
+        (SRC["plx"], "spo2"),
+        (SRC["plx"], "pr"),
+        (SRC["bpm"], "cuff"),
+        (SRC["bpm"], "nibp_sys"),
+    } <= recorded
     emitted = {(r.source, r.channel, round(r.t, 6)): r.value for r in tee.readings}
-    exported = {(r["source"], r["channel"], round(r["t"], 6)): r["value"] for r in doc["readings"] if r["source"].startswith("ble:")}
+    exported = {
+        (r["source"], r["channel"], round(r["t"], 6)): r["value"] for r in doc["readings"] if r["source"].startswith("ble:")
+    }
     assert exported.keys() == emitted.keys()
     assert all(exported[k] == pytest.approx(v) for k, v in emitted.items())
     assert 60 <= max(v for (s, c, _), v in exported.items() if c == "spo2") <= 100

@@ -35,14 +35,56 @@ def test_decode_blood_pressure_with_special_sfloat_and_a_bad_line():
     )
     out, err = run_decode("ble-bpm", lines + "\n")
     assert out[:4] == [
-        {"channel": "nibp_sys", "value": 120.0, "unit": "mm[Hg]", "quality": "QUESTIONABLE", "flags": ["ARTEFACT"], "device_t": 1607607240.0},
-        {"channel": "nibp_dia", "value": 80.0, "unit": "mm[Hg]", "quality": "QUESTIONABLE", "flags": ["ARTEFACT"], "device_t": 1607607240.0},
-        {"channel": "nibp_map", "value": 93.0, "unit": "mm[Hg]", "quality": "QUESTIONABLE", "flags": ["ARTEFACT"], "device_t": 1607607240.0},
-        {"channel": "pr", "value": 72.0, "unit": "/min", "quality": "QUESTIONABLE", "flags": ["ARTEFACT"], "device_t": 1607607240.0},
+        {
+            "channel": "nibp_sys",
+            "value": 120.0,
+            "unit": "mm[Hg]",
+            "quality": "QUESTIONABLE",
+            "flags": ["ARTEFACT"],
+            "device_t": 1607607240.0,
+        },
+        {
+            "channel": "nibp_dia",
+            "value": 80.0,
+            "unit": "mm[Hg]",
+            "quality": "QUESTIONABLE",
+            "flags": ["ARTEFACT"],
+            "device_t": 1607607240.0,
+        },
+        {
+            "channel": "nibp_map",
+            "value": 93.0,
+            "unit": "mm[Hg]",
+            "quality": "QUESTIONABLE",
+            "flags": ["ARTEFACT"],
+            "device_t": 1607607240.0,
+        },
+        {
+            "channel": "pr",
+            "value": 72.0,
+            "unit": "/min",
+            "quality": "QUESTIONABLE",
+            "flags": ["ARTEFACT"],
+            "device_t": 1607607240.0,
+        },
     ]
-    assert out[4] == {"channel": "nibp_sys", "value": None, "unit": "mm[Hg]", "quality": "INVALID", "flags": ["NO_VALUE"], "device_t": None}
+    assert out[4] == {
+        "channel": "nibp_sys",
+        "value": None,
+        "unit": "mm[Hg]",
+        "quality": "INVALID",
+        "flags": ["NO_VALUE"],
+        "device_t": None,
+    }
     assert out[5]["value"] == 80.0
-    assert out[7] == {"channel": "nibp_sys", "value": None, "unit": "mm[Hg]", "quality": "INVALID", "flags": ["NO_VALUE"], "device_t": None}
+    assert out[7] == {
+        "channel": "nibp_sys",
+        "value": None,
+        "unit": "mm[Hg]",
+        "quality": "INVALID",
+        "flags": ["NO_VALUE"],
+        "device_t": None,
+    }
     assert abs(out[8]["value"] - 10.7 * 760 / 101.325) < 1e-6
     assert len(out) == 10
     assert "3 frames decoded, 1 rejected" in err
@@ -72,7 +114,9 @@ def test_demo_ble_adds_three_simulated_bluetooth_devices_to_the_recording(tmp_pa
         timeout=120,
     )
     assert demo.returncode == 0, demo.stderr
-    export = subprocess.run([sys.executable, "-m", "app", "export", "--db", db], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    export = subprocess.run(
+        [sys.executable, "-m", "app", "export", "--db", db], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    )
     doc = json.loads(export.stdout)
     ble = {d["source"] for d in doc["devices"] if d["source"].startswith("ble:")}
     assert len(ble) == 3

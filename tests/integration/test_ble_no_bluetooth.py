@@ -19,7 +19,9 @@ from monitor.readings import LinkState
 MESSAGE = "Bluetooth is not available on this computer:"
 
 pytestmark = pytest.mark.skipif(
-    os.path.exists("/run/dbus/system_bus_socket") or os.path.exists("/var/run/dbus/system_bus_socket") or bool(os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")),
+    os.path.exists("/run/dbus/system_bus_socket")
+    or os.path.exists("/var/run/dbus/system_bus_socket")
+    or bool(os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")),
     reason="this machine has a system D-Bus, so bleak may find real Bluetooth",
 )
 

@@ -19,12 +19,20 @@ def run(*args, env_extra=None, drop=(), timeout=120):
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_no_display_gives_one_clear_line_instead_of_a_qt_abort(tmp_path):
-    p = run("--demo", "baseline", "--db", f"sqlite:///{tmp_path / 'x.db'}", drop=("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"),
-            env_extra={"QT_QPA_PLATFORM": ""})
+    p = run(
+        "--demo",
+        "baseline",
+        "--db",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        drop=("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"),
+        env_extra={"QT_QPA_PLATFORM": ""},
+    )
     assert p.returncode == 2
     assert "QT_QPA_PLATFORM=offscreen" in p.stderr and "xvfb-run" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1

@@ -3,6 +3,7 @@ recordings themselves (read here with wfdb), not from the driver's decoder."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import shutil
 import threading
@@ -89,7 +90,7 @@ def test_waveform_replay_at_600x_keeps_nan_gaps_rates_and_pacing(shared_data):
         blocks, samples = sink.waveform(code)
         assert blocks[0].fs == pytest.approx(raw.fs * raw.samps_per_frame[i])
         assert blocks[0].t0 == pytest.approx(origin)
-        for a, b in zip(blocks, blocks[1:], strict=False):
+        for a, b in itertools.pairwise(blocks):
             assert b.t0 == pytest.approx(a.t_end, abs=1e-5)  # contiguous
         np.testing.assert_array_equal(samples, expected)  # raw values, NaN where the record has NaN
     _, ecg = sink.waveform("ecg_ii")

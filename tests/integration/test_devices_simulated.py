@@ -4,6 +4,7 @@ BP course from cuff readings, and artefact/probe-off/dropout windows. FakeClock 
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -65,7 +66,7 @@ def test_oximeter_and_cuff_at_600x_deliver_every_sample_on_the_grid_and_never_ea
     assert 350 < rate < 850  # ~600 readings per real second per channel at 600x
     assert not sink.early
     for src in ("sim:oximeter", "sim:nibp"):
-        assert [c for c in sink.calls if c.endswith(src) or f":{src}:" in c][0] == f"register:{src}"
+        assert next(c for c in sink.calls if c.endswith(src) or f":{src}:" in c) == f"register:{src}"
         states = [s.state for s in sink.statuses if s.source == src]
         assert states == [LinkState.CONNECTING, LinkState.STREAMING, LinkState.STOPPED]
 
@@ -81,7 +82,7 @@ def test_oximeter_and_cuff_at_600x_deliver_every_sample_on_the_grid_and_never_ea
     t, y, blocks = sink.pleth()
     assert t.size >= PLETH_FS * 600 * 0.9
     assert np.allclose(t - origin, np.arange(t.size) / PLETH_FS, atol=1e-5)  # contiguous 75 Hz grid
-    for a, b in zip(blocks, blocks[1:], strict=False):
+    for a, b in itertools.pairwise(blocks):
         assert b.t0 == pytest.approx(a.t_end, abs=1e-5)
     assert np.all((y >= 0) & (y <= 1)) and not np.isnan(y).any()
 
@@ -100,7 +101,7 @@ def test_pleth_has_the_pulse_rate_of_the_pr_readings():
     sink = CollectingSink(clock)
     oxi = SimulatedOximeter(clock, "baseline", lambda: None, seed=2)
     run_fake([oxi], clock, sink, [120.0], lambda s: s.pleth()[0].size >= 120 * PLETH_FS)
-    t, y, _ = sink.pleth()
+    _t, y, _ = sink.pleth()
     # count beats: upward crossings of a level only the systolic peaks reach
     above = y > 0.7
     beats = np.count_nonzero(above[1:] & ~above[:-1])
@@ -238,7 +239,7 @@ def test_artefacts_scenario_flags_probe_off_dropout_and_never_sends_zero():
     assert np.isnan(y[(rel >= 210) & (rel < 250)]).all()
     assert not np.isnan(y[(rel < 210) | (rel >= 250) & (rel < 60 + 25 * 60)]).any()
     assert not np.any((rel >= 330) & (rel < 375))  # no samples at all while silent
-    gaps = [(a.t_end - START, b.t0 - START) for a, b in zip(blocks, blocks[1:], strict=False) if b.t0 - a.t_end > 1e-5]
+    gaps = [(a.t_end - START, b.t0 - START) for a, b in itertools.pairwise(blocks) if b.t0 - a.t_end > 1e-5]
     assert [(round(a), round(b)) for a, b in gaps] == [(330, 375), (60 + 33 * 60, 60 + 33 * 60 + 45)]
 
     cuff_10 = [r for r in sink.readings if r.source == "sim:nibp" and round(r.t - START) == 630]

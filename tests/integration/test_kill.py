@@ -41,7 +41,10 @@ def _recording_demo(db_path: Path, speed: str):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.Popen(
         [sys.executable, "-m", "app", "--demo", "baseline", "--speed", speed, "--db", f"sqlite:///{db_path}"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60

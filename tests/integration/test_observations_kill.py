@@ -20,7 +20,11 @@ def test_observations_confirmed_before_a_kill_are_in_the_export(tmp_path):
     url = f"sqlite:///{tmp_path / 'obs.db'}"
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "tests" / "integration" / "observation_child.py"), url],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(REPO), "PATH": ""},
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": ""},
     )
     confirmed: dict[str, str] = {}
     try:

@@ -108,7 +108,10 @@ def test_replayed_session_has_the_same_readings_alarms_and_timeline(source_url, 
         want = src.readings(orig.id)
         got = dst.readings(rep.id)
         assert len(got) == len(want) > 100
-        key = lambda r: (r.source.removeprefix("replay:"), r.channel, round(r.t, 3))
+
+        def key(r):
+            return (r.source.removeprefix("replay:"), r.channel, round(r.t, 3))
+
         for g, w in zip(sorted(got, key=key), sorted(want, key=key), strict=True):
             assert (g.source, g.channel, g.quality, g.flags) == (f"replay:{w.source}", w.channel, w.quality, w.flags)
             assert (math.isnan(g.value) and math.isnan(w.value)) or g.value == w.value

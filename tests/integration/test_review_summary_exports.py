@@ -72,7 +72,12 @@ def test_hypertensive_responder_sbp_peak_and_minute_match_the_cuff_readings(hype
     assert peak_value > 180 and 30 <= peak_minute <= 50  # the scenario: > 180 mmHg about 40 min after the dose
     assert s.baseline["nibp_sys"] == max(((m, v) for m, v in cuff if m < 0), key=lambda mv: mv[0])[1]
     assert s.peak_delta_sbp == pytest.approx(peak_value - s.baseline["nibp_sys"])
-    dia = [v for r in doc["readings"] if r["channel"] == "nibp_dia" and r["value"] is not None and r["minutes_from_t0"] >= 0 for v in [r["value"]]]
+    dia = [
+        v
+        for r in doc["readings"]
+        if r["channel"] == "nibp_dia" and r["value"] is not None and r["minutes_from_t0"] >= 0
+        for v in [r["value"]]
+    ]
     assert s.peak_dbp.value == max(dia) and s.peak_dbp.value > 110
     assert s.alarms_by_priority["MEDIUM"] + s.alarms_by_priority["HIGH"] >= 1  # severe hypertension alarm
     assert s.lowest_moaas.value == 3 and s.lowest_moaas.minute == pytest.approx(30)
@@ -182,7 +187,7 @@ def test_edf_export_reads_back_with_pyedflib(hypertensive, tmp_path):
         checked = 0
         for r in doc["readings"]:
             if r["channel"] == "spo2" and r["value"] is not None:
-                i = int(math.floor(r["t"] - start))
+                i = math.floor(r["t"] - start)
                 if abs(spo2[i] - r["value"]) <= resolution:
                     checked += 1
         n_spo2 = sum(1 for r in doc["readings"] if r["channel"] == "spo2" and r["value"] is not None)

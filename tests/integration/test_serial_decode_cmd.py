@@ -27,9 +27,14 @@ T_HL7 = 1772356500.0
 #: protocol → (stdin bytes written from the spec, expected (channel, value, quality, flags, device_t) lines)
 CASES = {
     "cms50-v7": (
-        bytes([0x01, 0x88, 0x88, 0xC0, 0x85, 0xC8, 0xE1, 0xE8, 0x81]) + bytes([0x01, 0x89, 0x80, 0xC0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]),
-        [("pr", 200.0, "OK", [], None), ("spo2", 97.0, "OK", [], None),
-         ("pr", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], None), ("spo2", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], None)],
+        bytes([0x01, 0x88, 0x88, 0xC0, 0x85, 0xC8, 0xE1, 0xE8, 0x81])
+        + bytes([0x01, 0x89, 0x80, 0xC0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]),
+        [
+            ("pr", 200.0, "OK", [], None),
+            ("spo2", 97.0, "OK", [], None),
+            ("pr", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], None),
+            ("spo2", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], None),
+        ],
     ),
     "cms50-live5": (
         bytes([0x85, 0x30, 0x43, 0x48, 0x62]),
@@ -51,19 +56,32 @@ CASES = {
     ),
     "nonin-8": (
         bytes([0x82, 0x00, 0x48, 0x60, 0xC2, 0x03, 0x7F, 0x7F]),
-        [("pr", 72.0, "OK", [], None), ("spo2", 96.0, "OK", [], None),
-         ("pr", None, "INVALID", ["PROBE_OFF"], None), ("spo2", None, "INVALID", ["PROBE_OFF"], None)],
+        [
+            ("pr", 72.0, "OK", [], None),
+            ("spo2", 96.0, "OK", [], None),
+            ("pr", None, "INVALID", ["PROBE_OFF"], None),
+            ("spo2", None, "INVALID", ["PROBE_OFF"], None),
+        ],
     ),
     "masimo-ascii": (
         b"02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800\r\n"
         b"02/22/16 22:47:46 SN=0000056661 SPO2=---% BPM=--- PI=--.--% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000821\r\n",
-        [("spo2", 98.0, "OK", [], "T"), ("pr", 97.0, "OK", [], "T"),
-         ("spo2", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], "T"), ("pr", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], "T")],
+        [
+            ("spo2", 98.0, "OK", [], "T"),
+            ("pr", 97.0, "OK", [], "T"),
+            ("spo2", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], "T"),
+            ("pr", None, "INVALID", ["PROBE_OFF", "SENSOR_FAULT"], "T"),
+        ],
     ),
     "accutorr": (
         b">P:097,072,128,094,078,000,000,000,002\r\n>",
-        [("spo2", 97.0, "OK", [], None), ("pr", 72.0, "OK", [], None),
-         ("nibp_sys", 128.0, "OK", [], None), ("nibp_map", 94.0, "OK", [], None), ("nibp_dia", 78.0, "OK", [], None)],
+        [
+            ("spo2", 97.0, "OK", [], None),
+            ("pr", 72.0, "OK", [], None),
+            ("nibp_sys", 128.0, "OK", [], None),
+            ("nibp_map", 94.0, "OK", [], None),
+            ("nibp_dia", 78.0, "OK", [], None),
+        ],
     ),
     "hl7-mllp": (
         MLLP,
@@ -74,7 +92,9 @@ CASES = {
 
 def run_decode(*args, stdin=b""):
     env = dict(os.environ, TZ="UTC")
-    return subprocess.run([sys.executable, "-m", "app", "decode", *args], cwd=REPO, input=stdin, capture_output=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "app", "decode", *args], cwd=REPO, input=stdin, capture_output=True, env=env, timeout=60
+    )
 
 
 @pytest.mark.parametrize("protocol", sorted(CASES))

@@ -12,8 +12,8 @@ import pytest
 
 from app.pipeline import Pipeline
 from devices.decoding import load_all
-from devices.sim.protocol_sims import PtySimulator, TcpSimulator
 from devices.serial_driver import SerialDriver
+from devices.sim.protocol_sims import PtySimulator, TcpSimulator
 from monitor.clock import SessionClock
 from monitor.readings import LinkState
 from monitor.session import DosingProtocol, SessionInfo
@@ -83,7 +83,9 @@ def test_protocol_through_a_pty_into_the_recording(protocol, db_url):
     sim = PtySimulator(protocol, clock, "baseline", pipeline.t0, seed=4)
     pipeline.start()
     try:
-        pipeline.start_session(SessionInfo(f"SER-{protocol[:6].upper()}", DosingProtocol.SPRAVATO, "Test nurse", clock.now(), speed=SPEED))
+        pipeline.start_session(
+            SessionInfo(f"SER-{protocol[:6].upper()}", DosingProtocol.SPRAVATO, "Test nurse", clock.now(), speed=SPEED)
+        )
         sim.start()
         driver = SerialDriver(sim.path, REGISTRY[protocol], clock)
         tee = Tee(pipeline.core)
@@ -154,7 +156,9 @@ def test_unplug_is_lost_within_2_s_and_replug_streams_again(transport, db_url):
         doc = export_session(db, "latest")
     finally:
         db.close()
-    recorded_states = [e["data"]["state"] for e in doc["events"] if e["kind"] == "device_status" and e["source"] == driver.info.source]
+    recorded_states = [
+        e["data"]["state"] for e in doc["events"] if e["kind"] == "device_status" and e["source"] == driver.info.source
+    ]
     assert "lost" in recorded_states and recorded_states.index("lost") < len(recorded_states) - 1
     assert recorded_states[recorded_states.index("lost") + 1 :].count("streaming") >= 1
 

@@ -64,7 +64,9 @@ def test_ketamine_typical_two_hours_every_reading_recorded_and_bp_peaks_at_40_mi
     pipeline = Pipeline(clock, db_url)
     pipeline.start()
     try:
-        info = pipeline.start_session(SessionInfo("SIM-E2E-1", DosingProtocol.SPRAVATO, "Test nurse", clock.now(), speed=speed)).info
+        info = pipeline.start_session(
+            SessionInfo("SIM-E2E-1", DosingProtocol.SPRAVATO, "Test nurse", clock.now(), speed=speed)
+        ).info
         tee = Tee(pipeline.core)
         for driver in simulated_devices(scenario, clock, pipeline.t0, seed=3):
             pipeline.add_driver(driver, tee)
@@ -99,7 +101,9 @@ def test_ketamine_typical_two_hours_every_reading_recorded_and_bp_peaks_at_40_mi
     assert recorded_samples == tee.samples
 
     assert doc["session"]["t0"] is not None and doc["session"]["end_reason"] == "test finished"
-    sys_readings = [(r["minutes_from_t0"], r["value"]) for r in doc["readings"] if r["channel"] == "nibp_sys" and r["value"] is not None]
+    sys_readings = [
+        (r["minutes_from_t0"], r["value"]) for r in doc["readings"] if r["channel"] == "nibp_sys" and r["value"] is not None
+    ]
     peak_minute, peak = max(sys_readings, key=lambda mv: mv[1])
     baseline = [v for m, v in sys_readings if m < 0]
     assert baseline, "a pre-dose cuff reading was taken"

@@ -62,6 +62,8 @@ def test_app_modules_import_no_cycle():
         (a, b)
         for a in children
         for b in children
-        if a < b and graph.chain_exists(importer=a, imported=b, as_packages=True) and graph.chain_exists(importer=b, imported=a, as_packages=True)
+        if a < b
+        and graph.chain_exists(importer=a, imported=b, as_packages=True)
+        and graph.chain_exists(importer=b, imported=a, as_packages=True)
     ]
     assert not cycles, f"app modules import each other: {cycles}"

@@ -9,6 +9,7 @@ def test_a_bug_in_a_worker_thread_is_reported(tmp_path, caplog):
     handler = CrashHandler(directory=tmp_path)
     handler.install()
     try:
+
         def buggy():
             raise ZeroDivisionError("division by zero in a driver")
 

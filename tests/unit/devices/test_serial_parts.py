@@ -55,7 +55,16 @@ def test_catalog_lists_ports_with_usb_ids(monkeypatch):
     [dev] = cat.discover(1.0)
     assert dev.address == "/dev/ttyUSB0" and "10c4:ea60" in dev.name and "Silicon Labs" in dev.detail and "0001" in dev.detail
     assert dev.protocols[0] == "cms50-v7"
-    assert set(cat.protocols()) >= {"cms50-live5", "cms50-v7", "nonin-2", "nonin-7", "nonin-8", "masimo-ascii", "accutorr", "hl7-mllp"}
+    assert set(cat.protocols()) >= {
+        "cms50-live5",
+        "cms50-v7",
+        "nonin-2",
+        "nonin-7",
+        "nonin-8",
+        "masimo-ascii",
+        "accutorr",
+        "hl7-mllp",
+    }
     with pytest.raises(ConfigError, match="unknown serial protocol"):
         cat.make_driver(DeviceConfig("serial", "nope", "/dev/ttyUSB0", "x"), FakeClock())
 
@@ -101,12 +110,15 @@ def test_driver_over_loop_url_decodes_and_writes_the_start_command():
 def test_store_round_trip_atomic_and_corrupt_file(tmp_path):
     store = JsonDeviceStore(tmp_path / "cfg" / "devices.json")
     assert store.load() == []
-    configs = [DeviceConfig("serial", "cms50-v7", "/dev/ttyUSB0", "Bedside oximeter"), DeviceConfig("serial", "accutorr", "COM3", "Cuff", 9600)]
+    configs = [
+        DeviceConfig("serial", "cms50-v7", "/dev/ttyUSB0", "Bedside oximeter"),
+        DeviceConfig("serial", "accutorr", "COM3", "Cuff", 9600),
+    ]
     store.save(configs)
     assert store.load() == configs
     assert [p.name for p in (tmp_path / "cfg").iterdir()] == ["devices.json"]
     store.path.write_text("{not json")
-    with pytest.raises(ConfigError, match="damaged.*Devices"):
+    with pytest.raises(ConfigError, match=r"damaged.*Devices"):
         store.load()
 
 

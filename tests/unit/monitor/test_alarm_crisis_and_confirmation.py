@@ -146,8 +146,15 @@ def test_only_the_responsible_organization_confirms_and_it_is_logged_with_who_an
     assert kinds(events) == [("setting_changed", "hr_limits"), ("cleared", HR_CONFIRM_KEY)]
     setting = events[0]
     assert setting.user == "Dr Vos" and setting.t == clock.now()
-    assert setting.data == {"rule": "hr_limits", "field": "confirmed", "old": None, "new": "Dr Vos",
-                            "role": "responsible_organization", "hr_low": 50.0, "hr_high": 120.0}
+    assert setting.data == {
+        "rule": "hr_limits",
+        "field": "confirmed",
+        "old": None,
+        "new": "Dr Vos",
+        "role": "responsible_organization",
+        "hr_low": 50.0,
+        "hr_high": 120.0,
+    }
     assert setting.message == "HR alarm limits 50–120 /min confirmed by Dr Vos"
     assert engine.hr_confirmation == {"by": "Dr Vos", "at": 1_900_000_000.0, "hr_low": 50.0, "hr_high": 120.0}
     # every later session's log says who confirmed the HR limits

@@ -3,6 +3,7 @@ ordering and reminders, all on a FakeClock (time only moves when the test moves 
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 
@@ -310,7 +311,7 @@ def test_off_states_last_until_resumed_and_remind(engine, clock, state):
         clock.advance(1)
         reminders += [e.t for e in engine.tick(clock.now()) if e.transition is Transition.REMINDER]
     interval = engine.preset.reminder_interval_s
-    assert len(reminders) == 5 and all(b - a == pytest.approx(interval) for a, b in zip(reminders, reminders[1:]))
+    assert len(reminders) == 5 and all(b - a == pytest.approx(interval) for a, b in itertools.pairwise(reminders))
     events = engine.resume(clock.now(), "RN")
     assert events[0].transition is Transition.RESUMED and events[0].user == "RN"
     assert engine.snapshot(clock.now()).audio is AlarmPriority.HIGH
@@ -399,7 +400,9 @@ def test_event_record_is_plain_json():
 
     from monitor.alarms import AlarmEvent
 
-    e = AlarmEvent(Transition.RAISED, 1.0, "k", AlarmPriority.HIGH, AlarmCategory.PHYSIOLOGICAL, "m", math.nan, 90.0, "", {"x": 1})
+    e = AlarmEvent(
+        Transition.RAISED, 1.0, "k", AlarmPriority.HIGH, AlarmCategory.PHYSIOLOGICAL, "m", math.nan, 90.0, "", {"x": 1}
+    )
     rec = e.record()
     assert rec["value"] is None and rec["priority"] == "HIGH" and rec["x"] == 1
     json.dumps(rec, allow_nan=False)

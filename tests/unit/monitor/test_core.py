@@ -118,7 +118,7 @@ def test_lost_device_raises_a_critical_notice_and_recovery_clears_it(clock):
     core.put_status(DeviceStatus("a", LinkState.LOST, clock.now(), "port vanished"))
     core.process_pending()
     events = drain(core.ui_events)
-    notice = [e for e in events if isinstance(e, TechnicalNotice)][0]
+    notice = next(e for e in events if isinstance(e, TechnicalNotice))
     assert notice.active and notice.level is NoticeLevel.CRITICAL and "Pulse oximeter lost: port vanished" in notice.message
     core.put_readings([Reading("a", "spo2", clock.now(), 97)])
     core.process_pending()

@@ -43,7 +43,7 @@ def test_every_template_loads_and_cites_sources():
 
 
 def test_bad_template_is_refused_with_its_name():
-    with pytest.raises(TemplateError, match="x.toml"):
+    with pytest.raises(TemplateError, match=r"x\.toml"):
         parse_template({"protocol": "nope"}, "x.toml")
 
 
@@ -159,7 +159,7 @@ def test_manual_bp_satisfies_the_gate_and_becomes_a_reading(core, clock):
     core.process_pending()
     r = core.store.latest("nibp_sys")
     assert r is not None and r.source == "manual" and r.value == 118
-    assert ("manual" in {s for _, s in core.recorder_for_test.devices})
+    assert "manual" in {s for _, s in core.recorder_for_test.devices}
     core.mark_dose(user="Anna")
     assert core.session.info.t0 == clock.now()
 
@@ -181,7 +181,9 @@ def test_spravato_devices_under_5_min_apart_warn(core, clock):
     clock.advance(60)
     core.record_observation(ob.dose(clock.now(), "Anna", drug="esketamine", route="intranasal", dose_mg=28, lot="L1", device=1))
     clock.advance(120)
-    res = core.record_observation(ob.dose(clock.now(), "Anna", drug="esketamine", route="intranasal", dose_mg=28, lot="L1", device=2))
+    res = core.record_observation(
+        ob.dose(clock.now(), "Anna", drug="esketamine", route="intranasal", dose_mg=28, lot="L1", device=2)
+    )
     assert res.warnings and "5 min" in res.warnings[0]
     assert res.observation.data["warnings"] == list(res.warnings)
     assert core.session.info.t0 == T + 60  # the first device set t0, the second does not move it
@@ -243,7 +245,7 @@ def test_discharge_refused_before_120_min_then_ends_session(core, clock):
     checklist = dict.fromkeys(ob.DISCHARGE_ITEMS, True)
     clock.advance(119 * MIN)
     cuff(core, clock.now(), 124, 80)
-    with pytest.raises(ObservationError, match="not allowed yet.*120 min"):
+    with pytest.raises(ObservationError, match=r"not allowed yet.*120 min"):
         core.record_observation(ob.discharge(clock.now(), "Anna", checklist))
     clock.advance(MIN)
     assert core.schedule_status().discharge.allowed

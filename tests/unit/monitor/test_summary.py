@@ -153,7 +153,11 @@ def test_device_gaps_from_status_log_and_invalid_runs():
 def test_record_is_plain_json():
     import json
 
-    rs = cuff(T + 100, 130, 85) + cuff(T0 + 600, 160, 100) + [spo2(T0 + 1, 91.0), Reading.invalid(OX, "spo2", T0 + 2, Flag.PROBE_OFF)]
+    rs = (
+        cuff(T + 100, 130, 85)
+        + cuff(T0 + 600, 160, 100)
+        + [spo2(T0 + 1, 91.0), Reading.invalid(OX, "spo2", T0 + 2, Flag.PROBE_OFF)]
+    )
     rec = summarize(info(ended=T0 + 900), rs).record()
     back = json.loads(json.dumps(rec, allow_nan=False))
     assert back["peak_sbp"] == {"value": 160, "t": T0 + 600, "minute": 10.0}

@@ -168,7 +168,7 @@ def test_someone_elses_sqlite_database_is_refused_untouched(tmp_path):
     con.commit()
     con.close()
     digest = _sha(other)
-    with pytest.raises(StorageError, match="not a Session Monitor recording.*groceries"):
+    with pytest.raises(StorageError, match=r"not a Session Monitor recording.*groceries"):
         open_database(f"sqlite:///{other}")
     assert _sha(other) == digest
 

@@ -151,9 +151,9 @@ def test_missing_session_says_how_to_find_one(db, recorded):
 
 
 def test_latest_of_an_empty_database_and_a_bad_reference(db):
-    with pytest.raises(StorageError, match="no sessions recorded in .* yet"):
+    with pytest.raises(StorageError, match=r"no sessions recorded in .* yet"):
         export_session(db, "latest")
-    with pytest.raises(StorageError, match="no session 3 .*it has no sessions"):
+    with pytest.raises(StorageError, match=r"no session 3 .*it has no sessions"):
         export_session(db, "3")
     with pytest.raises(StorageError, match="'yesterday' does not name a session"):
         export_session(db, "yesterday")

@@ -79,7 +79,7 @@ def test_locked_database_is_announced_retried_and_nothing_is_lost(db, notices, l
             "free disk space / check the database"
         )
         assert not rec.flush(0.3)
-        with pytest.raises(StorageError, match="Could not save the note event to .*locked by another program"):
+        with pytest.raises(StorageError, match=r"Could not save the note event to .*locked by another program"):
             rec.add_event(sid, SessionEvent(EventKind.NOTE, T_START + 12, "user:Nurse", {"text": "x"}))
         stats = rec.stats()
         assert stats.failing and stats.write_failures >= 1 and stats.backlog_readings == 15 and stats.backlog_samples == 40

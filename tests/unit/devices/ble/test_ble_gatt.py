@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from devices.sim import ble_encoders as encoders
 from devices.ble.gatt import (
     CHARACTERISTICS,
     MMHG_PER_KPA,
@@ -26,6 +25,7 @@ from devices.ble.gatt import (
     parse_plx_spot_check,
 )
 from devices.decoding import REGISTRY, Measurement
+from devices.sim import ble_encoders as encoders
 from monitor.readings import Flag, Quality
 
 BLE_DECODERS = ("ble-hrs", "ble-bpm", "ble-icp", "ble-plx-spot", "ble-plx-cont")
@@ -286,7 +286,9 @@ timestamps = st.none() | st.integers(946684800, 4102444799).map(float)
 def test_heart_rate_round_trip(bpm, contact, energy, rr):
     rec = parse_heart_rate(encoders.heart_rate(bpm, contact=contact, energy_kj=energy, rr_s=rr))
     assert (rec.bpm, rec.energy_kj, rec.rr_s) == (bpm, energy, tuple(rr))
-    assert rec.contact is {None: SensorContact.NOT_SUPPORTED, True: SensorContact.CONTACT, False: SensorContact.NO_CONTACT}[contact]
+    assert (
+        rec.contact is {None: SensorContact.NOT_SUPPORTED, True: SensorContact.CONTACT, False: SensorContact.NO_CONTACT}[contact]
+    )
 
 
 @given(
@@ -325,12 +327,21 @@ rate = st.integers(0, 300).map(float)
     pai=st.none() | st.integers(0, 200).map(lambda x: x / 10),
 )
 def test_plx_continuous_round_trip(spo2, pr, fast, slow, ms, ss, pai):
-    rec = parse_plx_continuous(encoders.plx_continuous(spo2, pr, fast=fast, slow=slow, measurement_status=ms, sensor_status=ss, pai=pai))
+    rec = parse_plx_continuous(
+        encoders.plx_continuous(spo2, pr, fast=fast, slow=slow, measurement_status=ms, sensor_status=ss, pai=pai)
+    )
     assert (rec.spo2, rec.pr, rec.fast, rec.slow, rec.measurement_status, rec.sensor_status) == (spo2, pr, fast, slow, ms, ss)
     assert rec.pai == (pytest.approx(pai) if pai is not None else None)
 
 
-@given(spo2=sat, pr=rate, ts=timestamps, ms=st.none() | st.integers(0, 0xFFFF), ss=st.none() | st.integers(0, 0xFFFFFF), no_clock=st.booleans())
+@given(
+    spo2=sat,
+    pr=rate,
+    ts=timestamps,
+    ms=st.none() | st.integers(0, 0xFFFF),
+    ss=st.none() | st.integers(0, 0xFFFFFF),
+    no_clock=st.booleans(),
+)
 def test_plx_spot_check_round_trip(spo2, pr, ts, ms, ss, no_clock):
     wire = encoders.plx_spot_check(spo2, pr, timestamp=ts, measurement_status=ms, sensor_status=ss, clock_not_set=no_clock)
     rec = parse_plx_spot_check(wire)

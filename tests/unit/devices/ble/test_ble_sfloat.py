@@ -45,7 +45,13 @@ def test_hand_written_values(wire, value):
 
 @pytest.mark.parametrize(
     ("wire", "name", "kind"),
-    [("FF 07", "NaN", "nan"), ("00 08", "NRes", "nan"), ("01 08", "reserved", "nan"), ("FE 07", "+INF", "+inf"), ("02 08", "-INF", "-inf")],
+    [
+        ("FF 07", "NaN", "nan"),
+        ("00 08", "NRes", "nan"),
+        ("01 08", "reserved", "nan"),
+        ("FE 07", "+INF", "+inf"),
+        ("02 08", "-INF", "-inf"),
+    ],
 )
 def test_special_values_are_never_numbers(wire, name, kind):
     value = decode_sfloat(raw(wire))

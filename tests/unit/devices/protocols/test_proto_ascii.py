@@ -14,7 +14,10 @@ def test_masimo_rad8_line_from_the_manual():
     d = MasimoAsciiDecoder()
     ms = d.feed(RAD8)
     t = dt.datetime(2016, 2, 22, 22, 47, 45).timestamp()
-    assert [(m.channel, m.value, m.quality, m.device_t) for m in ms] == [("spo2", 98.0, Quality.OK, t), ("pr", 97.0, Quality.OK, t)]
+    assert [(m.channel, m.value, m.quality, m.device_t) for m in ms] == [
+        ("spo2", 98.0, Quality.OK, t),
+        ("pr", 97.0, Quality.OK, t),
+    ]
 
 
 def test_masimo_dashes_are_no_value_and_exceptions_set_quality():

@@ -2,8 +2,8 @@
 
 import math
 
-from devices.sim.protocol_sims import cms50_live5_frame, cms50_v7_realtime
 from devices.protocols.cms50 import Cms50Live5Decoder, Cms50V7Decoder, v7_control
+from devices.sim.protocol_sims import cms50_live5_frame, cms50_v7_realtime
 from monitor.readings import Flag, Quality
 
 

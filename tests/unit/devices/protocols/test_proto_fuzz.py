@@ -98,7 +98,15 @@ def test_damaged_frames_are_refused_and_the_decoder_resyncs(name, pairs, cut, fl
         for _ in range(3):  # a resync may need a frame or two (the stream may end mid-frame)
             tail = d.feed(good)
         values = {(m.channel, m.value) for m in tail if not math.isnan(m.value)}
-        assert values <= {("pr", 77.0), ("hr", 77.0), ("spo2", 96.0), ("nibp_sys", 120.0), ("nibp_sys", 100.0), ("nibp_map", 80.0), ("nibp_dia", 60.0)}
+        assert values <= {
+            ("pr", 77.0),
+            ("hr", 77.0),
+            ("spo2", 96.0),
+            ("nibp_sys", 120.0),
+            ("nibp_sys", 100.0),
+            ("nibp_map", 80.0),
+            ("nibp_dia", 60.0),
+        }
 
 
 @pytest.mark.parametrize("name", SERIAL)

@@ -2,8 +2,8 @@
 
 import math
 
-from devices.sim.protocol_sims import nonin2_frame, nonin_packet
 from devices.protocols.nonin import Nonin2Decoder, Nonin7Decoder, Nonin8Decoder, status_quality
+from devices.sim.protocol_sims import nonin2_frame, nonin_packet
 from monitor.readings import Flag, Quality
 
 

@@ -20,8 +20,8 @@ from monitor.ports import DeviceInfo
 from monitor.readings import LinkState, Quality
 from recordings.database import open_database
 from recordings.reader import RecordingReader
-from tests.simulated_session import record_scenario
 from tests.collecting_sink import CollectingSink
+from tests.simulated_session import record_scenario
 
 #: artefacts: motion artefact (2:00), probe off (3:30, INVALID readings + NaN pleth), oximeter
 #: silent (5:30, 45 s: a gap); the dose at 1:00.

@@ -60,7 +60,7 @@ def test_a_path_is_loaded_directly(tmp_path):
     p.write_text((SCENARIO_DIR / "baseline.toml").read_text())
     assert load_scenario(p).name == "mine"
     assert load_scenario(str(p)).path == p
-    with pytest.raises(ConfigError, match="scenario file not found: .*nope.toml"):
+    with pytest.raises(ConfigError, match=r"scenario file not found: .*nope\.toml"):
         load_scenario(tmp_path / "nope.toml")
 
 
