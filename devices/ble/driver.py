@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -39,24 +40,14 @@ log = logging.getLogger(__name__)
 
 #: Real seconds between reconnect attempts: quick at first (a strap re-seated), then every 10 s.
 DEFAULT_BACKOFF_S: Final = (0.5, 1.0, 2.0, 5.0, 10.0)
-#: Seconds of session time without a value after which the core reports "no data", per profile.
-#: A cuff sends only when it measures, so its silence is long by nature.
-STALE_AFTER_S: Final = {"ble-hrs": 10.0, "ble-plx-cont": 10.0, "ble-plx-spot": 3600.0, "ble-bpm": 3600.0}
-KINDS: Final = {"ble-hrs": "hr-strap", "ble-bpm": "nibp", "ble-plx-cont": "oximeter", "ble-plx-spot": "oximeter"}
-LABELS: Final = {
-    "ble-hrs": "Bluetooth heart-rate strap",
-    "ble-bpm": "Bluetooth blood-pressure cuff",
-    "ble-plx-cont": "Bluetooth pulse oximeter",
-    "ble-plx-spot": "Bluetooth pulse oximeter (spot checks)",
-}
 
 
 def resolve_decoders(protocol: str | DecoderSpec | Sequence[DecoderSpec]) -> tuple[list[DecoderSpec], list[DecoderSpec], str]:
     """(required, optional, main protocol name) for a protocol name, a spec or a list of specs."""
     if isinstance(protocol, str):
         if protocol in PROFILES:
-            required, optional = PROFILES[protocol]
-            return [REGISTRY[n] for n in required], [REGISTRY[n] for n in optional], protocol
+            profile = PROFILES[protocol]
+            return [REGISTRY[n] for n in profile.required], [REGISTRY[n] for n in profile.optional], protocol
         if protocol in CHARACTERISTICS:
             return [REGISTRY[protocol]], [], protocol
         raise DeviceError(f"unknown Bluetooth protocol {protocol!r}; known: {', '.join(sorted(PROFILES))}")
@@ -65,6 +56,18 @@ def resolve_decoders(protocol: str | DecoderSpec | Sequence[DecoderSpec]) -> tup
     if unknown or not specs:
         raise DeviceError(f"not Bluetooth GATT decoders: {', '.join(unknown) or 'none given'}")
     return specs, [], specs[0].name
+
+
+#: For explicit decoders that are no profile (a test's single characteristic): seconds of silence before "no data".
+UNPROFILED_STALE_AFTER_S: Final = 30.0
+
+
+def profile_info(protocol: str, source: str, label: str | None = None) -> DeviceInfo:
+    """How a device of this protocol is shown and watched, from its profile."""
+    profile = PROFILES.get(protocol)
+    if profile is None:
+        return DeviceInfo(source, label or "Bluetooth device", "ble", UNPROFILED_STALE_AFTER_S)
+    return DeviceInfo(source, label or profile.label, profile.device_kind, profile.stale_after_s)
 
 
 class BleDriver:
@@ -95,12 +98,9 @@ class BleDriver:
         self._loop_thread = loop_thread
         self._connect_timeout_s = connect_timeout_s
         self._backoff_s = tuple(backoff_s) or DEFAULT_BACKOFF_S
-        self._info = DeviceInfo(
-            source or f"ble:{address}",
-            label or LABELS.get(main, "Bluetooth device"),
-            KINDS.get(main, "ble"),
-            stale_after_s if stale_after_s is not None else STALE_AFTER_S.get(main, 30.0),
-        )
+        self._info = profile_info(main, source or f"ble:{address}", label)
+        if stale_after_s is not None:
+            self._info = dataclasses.replace(self._info, stale_after_s=stale_after_s)
         self._future: concurrent.futures.Future[None] | None = None
         self._done = threading.Event()
         self._decoders: dict[str, Decoder] = {}

@@ -61,9 +61,6 @@ DEVICE_INFORMATION_STRINGS: Final[dict[int, str]] = {
     0x2A28: "software revision",
 }
 
-#: The services a scan looks for.
-VITALS_SERVICES: Final = (HEART_RATE_SERVICE, BLOOD_PRESSURE_SERVICE, PULSE_OXIMETER_SERVICE)
-
 
 class GattFormatError(ValueError):
     """A characteristic value that does not follow its specification (length, reserved bits)."""
@@ -525,7 +522,18 @@ class GattCharacteristic:
     indicate: bool  # the profile sends indications (acknowledged) rather than notifications
 
 
-def _spec(name: str, description: str, parse: Callable[[bytes], R], measure: Callable[[R], list[Measurement]]) -> DecoderSpec:
+#: The characteristic each decoder reads, filled in by ``_spec`` as each decoder is declared.
+CHARACTERISTICS: Final[dict[str, GattCharacteristic]] = {}
+
+
+def _spec(
+    name: str,
+    description: str,
+    characteristic: GattCharacteristic,
+    parse: Callable[[bytes], R],
+    measure: Callable[[R], list[Measurement]],
+) -> DecoderSpec:
+    CHARACTERISTICS[name] = characteristic
     return register(
         DecoderSpec(
             name=name,
@@ -537,48 +545,105 @@ def _spec(name: str, description: str, parse: Callable[[bytes], R], measure: Cal
     )
 
 
-HRS = _spec("ble-hrs", "Bluetooth Heart Rate Measurement 0x2A37 (chest straps)", parse_heart_rate, heart_rate_measurements)
-BPM = _spec("ble-bpm", "Bluetooth Blood Pressure Measurement 0x2A35 (cuffs)", parse_blood_pressure, blood_pressure_measurements)
+HRS = _spec(
+    "ble-hrs",
+    "Bluetooth Heart Rate Measurement 0x2A37 (chest straps)",
+    GattCharacteristic(HEART_RATE_SERVICE, HEART_RATE_MEASUREMENT, indicate=False),
+    parse_heart_rate,
+    heart_rate_measurements,
+)
+BPM = _spec(
+    "ble-bpm",
+    "Bluetooth Blood Pressure Measurement 0x2A35 (cuffs)",
+    GattCharacteristic(BLOOD_PRESSURE_SERVICE, BLOOD_PRESSURE_MEASUREMENT, indicate=True),
+    parse_blood_pressure,
+    blood_pressure_measurements,
+)
 ICP = _spec(
     "ble-icp",
     "Bluetooth Intermediate Cuff Pressure 0x2A36 (live cuff pressure)",
+    GattCharacteristic(BLOOD_PRESSURE_SERVICE, INTERMEDIATE_CUFF_PRESSURE, indicate=False),
     parse_intermediate_cuff_pressure,
     cuff_pressure_measurements,
 )
 PLX_SPOT = _spec(
-    "ble-plx-spot", "Bluetooth PLX Spot-check Measurement 0x2A5E (oximeters)", parse_plx_spot_check, plx_spot_check_measurements
+    "ble-plx-spot",
+    "Bluetooth PLX Spot-check Measurement 0x2A5E (oximeters)",
+    GattCharacteristic(PULSE_OXIMETER_SERVICE, PLX_SPOT_CHECK, indicate=True),
+    parse_plx_spot_check,
+    plx_spot_check_measurements,
 )
 PLX_CONT = _spec(
-    "ble-plx-cont", "Bluetooth PLX Continuous Measurement 0x2A5F (oximeters)", parse_plx_continuous, plx_continuous_measurements
+    "ble-plx-cont",
+    "Bluetooth PLX Continuous Measurement 0x2A5F (oximeters)",
+    GattCharacteristic(PULSE_OXIMETER_SERVICE, PLX_CONTINUOUS, indicate=False),
+    parse_plx_continuous,
+    plx_continuous_measurements,
 )
 
-#: The characteristic each decoder reads.
-CHARACTERISTICS: Final[dict[str, GattCharacteristic]] = {
-    "ble-hrs": GattCharacteristic(HEART_RATE_SERVICE, HEART_RATE_MEASUREMENT, indicate=False),
-    "ble-bpm": GattCharacteristic(BLOOD_PRESSURE_SERVICE, BLOOD_PRESSURE_MEASUREMENT, indicate=True),
-    "ble-icp": GattCharacteristic(BLOOD_PRESSURE_SERVICE, INTERMEDIATE_CUFF_PRESSURE, indicate=False),
-    "ble-plx-spot": GattCharacteristic(PULSE_OXIMETER_SERVICE, PLX_SPOT_CHECK, indicate=True),
-    "ble-plx-cont": GattCharacteristic(PULSE_OXIMETER_SERVICE, PLX_CONTINUOUS, indicate=False),
+
+@dataclass(frozen=True, slots=True)
+class BleProfile:
+    """One kind of Bluetooth vitals device, declared once: what the driver subscribes to, how the
+    device is shown and when its silence means "no data", and which advertised service it answers."""
+
+    name: str  # the protocol a device is configured with ("ble-bpm")
+    label: str  # shown until the user names the device
+    device_kind: str  # DeviceInfo.kind: "hr-strap" | "nibp" | "oximeter"
+    stale_after_s: float  # session seconds without a value before "no data"; a cuff sends only when it measures
+    service: int  # the GATT service a scan finds it by
+    service_name: str
+    required: tuple[str, ...]  # decoder names the device must offer
+    optional: tuple[str, ...] = ()  # subscribed to when offered (a cuff's live inflation pressure)
+
+
+#: The profiles by protocol name; for one service, the first declared is offered first.
+PROFILES: Final[dict[str, BleProfile]] = {
+    p.name: p
+    for p in (
+        BleProfile(
+            name="ble-hrs",
+            label="Bluetooth heart-rate strap",
+            device_kind="hr-strap",
+            stale_after_s=10.0,
+            service=HEART_RATE_SERVICE,
+            service_name="Heart Rate",
+            required=("ble-hrs",),
+        ),
+        BleProfile(
+            name="ble-bpm",
+            label="Bluetooth blood-pressure cuff",
+            device_kind="nibp",
+            stale_after_s=3600.0,
+            service=BLOOD_PRESSURE_SERVICE,
+            service_name="Blood Pressure",
+            required=("ble-bpm",),
+            optional=("ble-icp",),
+        ),
+        BleProfile(
+            name="ble-plx-cont",
+            label="Bluetooth pulse oximeter",
+            device_kind="oximeter",
+            stale_after_s=10.0,
+            service=PULSE_OXIMETER_SERVICE,
+            service_name="Pulse Oximeter",
+            required=("ble-plx-cont",),
+        ),
+        BleProfile(
+            name="ble-plx-spot",
+            label="Bluetooth pulse oximeter (spot checks)",
+            device_kind="oximeter",
+            stale_after_s=3600.0,
+            service=PULSE_OXIMETER_SERVICE,
+            service_name="Pulse Oximeter",
+            required=("ble-plx-spot",),
+        ),
+    )
 }
 
-#: What a device configured with one protocol subscribes to: (required, optional) decoder names.
-#: A cuff's live inflation pressure comes with its measurement when the cuff offers it.
-PROFILES: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    "ble-hrs": (("ble-hrs",), ()),
-    "ble-bpm": (("ble-bpm",), ("ble-icp",)),
-    "ble-plx-cont": (("ble-plx-cont",), ()),
-    "ble-plx-spot": (("ble-plx-spot",), ()),
-}
-
-#: Protocols that fit a device advertising a service, best first.
+#: Derived from the profiles: the services a scan looks for, their names, and the protocols that fit each.
+SERVICE_NAMES: Final[dict[int, str]] = {p.service: p.service_name for p in PROFILES.values()}
 SERVICE_PROTOCOLS: Final[dict[int, tuple[str, ...]]] = {
-    HEART_RATE_SERVICE: ("ble-hrs",),
-    BLOOD_PRESSURE_SERVICE: ("ble-bpm",),
-    PULSE_OXIMETER_SERVICE: ("ble-plx-cont", "ble-plx-spot"),
+    service: tuple(p.name for p in PROFILES.values() if p.service == service) for service in SERVICE_NAMES
 }
-
-SERVICE_NAMES: Final[dict[int, str]] = {
-    HEART_RATE_SERVICE: "Heart Rate",
-    BLOOD_PRESSURE_SERVICE: "Blood Pressure",
-    PULSE_OXIMETER_SERVICE: "Pulse Oximeter",
-}
+VITALS_SERVICES: Final = tuple(SERVICE_NAMES)

@@ -19,12 +19,13 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
 from devices.ble.catalog import BleCatalog
-from devices.ble.driver import KINDS, STALE_AFTER_S, BleDriver
+from devices.ble.driver import BleDriver, profile_info
 from devices.ble.gatt import (
     BATTERY_LEVEL,
     BATTERY_SERVICE,
@@ -70,15 +71,6 @@ ICP_FS: Final = 2.0
 #: Session seconds between PLX spot-checks.
 SPOT_CHECK_INTERVAL_S: Final = 300.0
 ARTEFACT_RANGES: Final = {"spo2": (60.0, 88.0), "pr": (30.0, 220.0), "nibp_sys": (50.0, 260.0), "nibp_dia": (15.0, 150.0)}
-
-#: Addresses of the simulated devices on the virtual link.
-ADDRESSES: Final = {"hrs": "F0:5E:00:00:0D:01", "bpm": "F0:5E:00:00:10:01", "plx": "F0:5E:00:00:22:01"}
-PROTOCOLS: Final = {"hrs": "ble-hrs", "bpm": "ble-bpm", "plx": "ble-plx-cont"}
-LABELS: Final = {
-    "hrs": "Simulated BLE heart-rate strap",
-    "bpm": "Simulated BLE blood-pressure cuff",
-    "plx": "Simulated BLE pulse oximeter",
-}
 
 
 def _reported(value: float) -> float:
@@ -444,12 +436,24 @@ class PulseOximeter(VirtualPeripheral):
                 await self._notify(self._spot_char, value, indicate=True)
 
 
-PERIPHERAL_CLASSES: Final[dict[str, type[VirtualPeripheral]]] = {
-    "hrs": HeartRateStrap,
-    "bpm": BloodPressureCuff,
-    "plx": PulseOximeter,
+@dataclass(frozen=True, slots=True)
+class SimulatedBle:
+    """One simulated Bluetooth device: its peripheral, where it sits on the virtual link, and the
+    profile (``devices.ble.gatt.PROFILES``) its driver reads it with."""
+
+    peripheral: type[VirtualPeripheral]
+    address: str
+    advertised_name: str
+    protocol: str
+    label: str
+
+
+#: The simulated devices by short name, in the order a room starts them.
+SIMULATED: Final[dict[str, SimulatedBle]] = {
+    "hrs": SimulatedBle(HeartRateStrap, "F0:5E:00:00:0D:01", "SIM-HRS Strap", "ble-hrs", "Simulated BLE heart-rate strap"),
+    "bpm": SimulatedBle(BloodPressureCuff, "F0:5E:00:00:10:01", "SIM-BPM Cuff", "ble-bpm", "Simulated BLE blood-pressure cuff"),
+    "plx": SimulatedBle(PulseOximeter, "F0:5E:00:00:22:01", "SIM-PLX Oximeter", "ble-plx-cont", "Simulated BLE pulse oximeter"),
 }
-NAMES: Final = {"hrs": "SIM-HRS Strap", "bpm": "SIM-BPM Cuff", "plx": "SIM-PLX Oximeter"}
 
 
 class VirtualBleRoom:
@@ -466,7 +470,7 @@ class VirtualBleRoom:
         scenario: Scenario | str,
         t0_provider: T0Provider,
         seed: int = 1,
-        kinds: Sequence[str] = ("hrs", "bpm", "plx"),
+        kinds: Sequence[str] = tuple(SIMULATED),
         loop_thread: LoopThread | None = None,
     ) -> None:
         self.clock = clock
@@ -499,8 +503,9 @@ class VirtualBleRoom:
 
         self.link = LocalLink()
         for i, kind in enumerate(self._kinds):
-            peripheral = PERIPHERAL_CLASSES[kind](
-                self.clock, self.scenario, self._t0_provider, self._seed + 101 * (i + 1), ADDRESSES[kind], NAMES[kind]
+            sim = SIMULATED[kind]
+            peripheral = sim.peripheral(
+                self.clock, self.scenario, self._t0_provider, self._seed + 101 * (i + 1), sim.address, sim.advertised_name
             )
             await peripheral.start(self.link)
             self.peripherals[kind] = peripheral
@@ -526,10 +531,10 @@ class VirtualBleRoom:
         return BumbleTransport(self.link, address)
 
     def driver(self, kind: str, protocol: str | None = None, **kwargs: Any) -> BleDriver:
-        """A ``BleDriver`` for one simulated device ("hrs", "bpm", "plx")."""
-        address = ADDRESSES[kind]
-        kwargs.setdefault("label", LABELS[kind])
-        return BleDriver(address, protocol or PROTOCOLS[kind], self.clock, self.transport_factory, self.loop_thread, **kwargs)
+        """A ``BleDriver`` for one simulated device (a key of ``SIMULATED``)."""
+        sim = SIMULATED[kind]
+        kwargs.setdefault("label", sim.label)
+        return BleDriver(sim.address, protocol or sim.protocol, self.clock, self.transport_factory, self.loop_thread, **kwargs)
 
     def drivers(self) -> list[BleDriver]:
         return [self.driver(kind) for kind in self._kinds]
@@ -552,8 +557,8 @@ class _RoomMember:
         self._room = room
         self._kind = kind
         self._driver: BleDriver | None = None
-        protocol = PROTOCOLS[kind]
-        self._info = DeviceInfo(f"ble:{ADDRESSES[kind]}", LABELS[kind], KINDS[protocol], STALE_AFTER_S[protocol])
+        sim = SIMULATED[kind]
+        self._info = profile_info(sim.protocol, f"ble:{sim.address}", sim.label)
 
     @property
     def info(self) -> DeviceInfo:
@@ -599,4 +604,4 @@ def simulated_ble_devices(scenario: Scenario | str, clock: Clock, t0_provider: T
     their virtual room and ``ble-loop`` thread when the first starts and take it down after the last stops."""
     sc = _as_scenario(scenario)
     shared = _SharedRoom(lambda: VirtualBleRoom(clock, sc, t0_provider, seed))
-    return [_RoomMember(shared, kind) for kind in ("hrs", "bpm", "plx")]
+    return [_RoomMember(shared, kind) for kind in SIMULATED]

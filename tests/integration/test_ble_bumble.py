@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app.pipeline import Pipeline
-from devices.sim.ble_peripherals import ADDRESSES, VirtualBleRoom
+from devices.sim.ble_peripherals import SIMULATED, VirtualBleRoom
 from monitor.clock import FakeClock, SessionClock
 from monitor.ports import DeviceConfig
 from monitor.readings import DeviceStatus, LinkState, Reading
@@ -21,7 +21,7 @@ from recordings.export import export_session
 
 pytestmark = pytest.mark.slow
 
-SRC = {kind: f"ble:{address}" for kind, address in ADDRESSES.items()}
+SRC = {kind: f"ble:{sim.address}" for kind, sim in SIMULATED.items()}
 
 
 class Tee:
@@ -99,7 +99,7 @@ def test_three_ble_devices_record_through_the_pipeline_and_survive_a_dropped_lin
         finally:
             room.stop()
 
-    for kind in ("hrs", "bpm", "plx"):
+    for kind in SIMULATED:
         states = [s for _, s, _ in tee.states(SRC[kind])]
         assert states[0] is LinkState.CONNECTING and states[-1] is LinkState.STOPPED
     cuff = tee.of("nibp_sys", SRC["bpm"])
@@ -158,13 +158,13 @@ def test_scan_the_virtual_link_and_connect_a_spot_check_oximeter_from_the_catalo
         catalog = room.catalog()
         assert catalog.transport == "ble" and "ble-plx-spot" in catalog.protocols()
         found = {d.address: d for d in catalog.discover(0.3)}
-        plx = found[ADDRESSES["plx"]]
+        plx = found[SIMULATED["plx"].address]
         assert plx.name == "SIM-PLX Oximeter" and plx.protocols == ("ble-plx-cont", "ble-plx-spot")
         assert "RSSI" in plx.detail and "Pulse Oximeter (0x1822)" in plx.detail
-        assert found[ADDRESSES["hrs"]].protocols == ("ble-hrs",)
+        assert found[SIMULATED["hrs"].address].protocols == ("ble-hrs",)
 
         sink = Tee()
-        driver = catalog.make_driver(DeviceConfig("ble", "ble-plx-spot", ADDRESSES["plx"], "Spot oximeter"), clock)
+        driver = catalog.make_driver(DeviceConfig("ble", "ble-plx-spot", SIMULATED["plx"].address, "Spot oximeter"), clock)
         assert driver.info.label == "Spot oximeter"
         driver.start(sink)
         try:

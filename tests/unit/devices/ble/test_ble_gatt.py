@@ -11,9 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devices.ble.driver import BleDriver, profile_info
 from devices.ble.gatt import (
     CHARACTERISTICS,
     MMHG_PER_KPA,
+    PROFILES,
+    SERVICE_PROTOCOLS,
+    VITALS_SERVICES,
     GattFormatError,
     SensorContact,
     parse_battery_level,
@@ -53,6 +57,29 @@ def test_every_ble_decoder_is_registered_for_hex_lines():
         spec = REGISTRY[name]
         assert spec.transport == "ble" and spec.input == "hex-lines"
         assert name in CHARACTERISTICS
+
+
+def test_each_profile_reads_characteristics_of_its_own_service():
+    for profile in PROFILES.values():
+        for name in profile.required + profile.optional:
+            assert CHARACTERISTICS[name].service == profile.service, (profile.name, name)
+
+
+def test_the_scan_offers_what_fits_each_advertised_service_continuous_oximetry_first():
+    # Service UUIDs from the Bluetooth Assigned Numbers (protocols.md §1).
+    assert set(VITALS_SERVICES) == {0x180D, 0x1810, 0x1822}
+    assert SERVICE_PROTOCOLS[0x180D] == ("ble-hrs",)
+    assert SERVICE_PROTOCOLS[0x1810] == ("ble-bpm",)
+    assert SERVICE_PROTOCOLS[0x1822] == ("ble-plx-cont", "ble-plx-spot")
+
+
+def test_a_cuff_is_no_data_only_after_an_hour_of_silence_a_strap_after_ten_seconds():
+    cuff = profile_info("ble-bpm", "ble:AA")
+    assert (cuff.kind, cuff.stale_after_s, cuff.label) == ("nibp", 3600.0, "Bluetooth blood-pressure cuff")
+    strap = profile_info("ble-hrs", "ble:BB", label="Bed 2 strap")
+    assert (strap.kind, strap.stale_after_s, strap.label) == ("hr-strap", 10.0, "Bed 2 strap")
+    single = BleDriver("CC", REGISTRY["ble-icp"], None, None, None, stale_after_s=5.0)  # type: ignore[arg-type]
+    assert (single.info.kind, single.info.stale_after_s) == ("ble", 5.0)
 
 
 # ---- Heart Rate Measurement 0x2A37 -----------------------------------------------------------------
