@@ -136,8 +136,8 @@ class Core:
         store: LiveStore | None = None,
         templates: Mapping[DosingProtocol, ProtocolTemplate] | None = None,
     ) -> None:
-        """``templates``: the protocol rules (pre-dose BP before t0, schedule, discharge lock); None
-        runs without protocol rules (plain core tests)."""
+        """``templates``: the dosing-protocol rules (pre-dose BP before t0, schedule, discharge lock);
+        None runs without them (plain core tests)."""
         self.clock = clock
         self.templates: dict[DosingProtocol, ProtocolTemplate] = dict(templates or {})
         self.observations = ObservationLog()
@@ -233,7 +233,7 @@ class Core:
     # ---- clinician observations (GUI thread; committed to the recording before these return) -----
     @property
     def template(self) -> ProtocolTemplate | None:
-        """The running session's protocol template (None: no protocol rules)."""
+        """The running session's dosing-protocol template (None: no dosing-protocol rules)."""
         s = self._session
         return None if s is None else self.templates.get(s.info.protocol)
 
@@ -273,7 +273,7 @@ class Core:
         return evaluate(tpl, s.info, self.clock.now() if now is None else now, self.observations.current(), self.bp_samples())
 
     def record_observation(self, obs: Observation) -> RecordResult:
-        """Validate ``obs`` against the session and the protocol, commit it to the recording, and
+        """Validate ``obs`` against the session and its dosing protocol, commit it to the recording, and
         only then add it to the log and show it. Raises ``ObservationError`` (nothing stored) or
         ``KnownError`` (the recording could not take it: nothing stored, nothing shown)."""
         session = self._require_session()
@@ -323,7 +323,7 @@ class Core:
         return RecordResult(obs, tuple(warnings), describe(obs))
 
     def _dose_warnings(self, obs: Observation, sets_t0: bool) -> list[str]:
-        """Spravato devices under the minimum gap; the protocol gate for the dose that sets t0."""
+        """Spravato devices under the minimum gap; the dosing-protocol gate for the dose that sets t0."""
         tpl = self.template
         self._require_session()
         if sets_t0:

@@ -68,7 +68,8 @@ class _TestSink:
         with self._lock:
             self.status = status
 
-    def summary(self) -> str:
+    def latest_line(self) -> str:
+        """The device test's latest values in one line (what the nurse sees while testing)."""
         with self._lock:
             latest, samples, status, count = dict(self.latest), self.samples, self.status, self.count
         parts = []
@@ -277,7 +278,7 @@ class DeviceDialog(QDialog):
     def _poll_test(self) -> None:
         if self._test_sink is None:
             return
-        self.test_label.setText(self._test_sink.summary())
+        self.test_label.setText(self._test_sink.latest_line())
         self._test_left_ms -= self._timer.interval()
         if self._test_left_ms <= 0:
             self.stop_test()
@@ -288,11 +289,8 @@ class DeviceDialog(QDialog):
         if driver is not None:
             driver.stop(2.0)
             if self._test_sink is not None:
-                self.test_label.setText("Test finished: " + self._test_sink.summary())
+                self.test_label.setText("Test finished: " + self._test_sink.latest_line())
         self.test_button.setEnabled(True)
-
-    def test_summary(self) -> str:
-        return self._test_sink.summary() if self._test_sink is not None else ""
 
     # ---- save / remove ---------------------------------------------------------------------------
     @Slot()
