@@ -117,7 +117,40 @@ def test_low_priority_is_steady_cyan(qtbot, core, fake_time):
         return bar.lit
 
     assert all(lit for _, lit in drive_frames(fake_time, render, 5.0))
-    assert theme.ALARM_LOW in bar.styleSheet()
+    bar.resize(600, 60)
+    assert bar.grab().toImage().pixelColor(3, 3).name() == theme.ALARM_LOW  # the border, in the alarm colour
+
+
+def test_a_flash_phase_change_restyles_the_message_not_the_buttons(qtbot, core, fake_time):
+    """Re-polishing the bar's buttons on every flash held the GUI thread for ~30 ms, so a tile's new
+    value reached the screen two frames late while a HIGH alarm flashed (bench_trip)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from monitor.alarms import AlarmCategory, AlarmCondition, AlarmState, ConditionState
+
+    bar = AlarmBar(core, lambda: "RN", Flasher(fake_time))
+    qtbot.addWidget(bar)
+    bar.resize(900, 60)
+    bar.show()
+
+    class StyleChanges(QObject):
+        count = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.StyleChange:
+                self.count += 1
+            return False
+
+    counter = StyleChanges()
+    for button in (bar.ack_button, bar.pause_button, bar.more_button, bar.limits_button):
+        button.installEventFilter(counter)
+    cond = AlarmCondition("k", AlarmCategory.PHYSIOLOGICAL, AlarmPriority.HIGH, "SpO2 85 < 88", 0.0, ConditionState.ACTIVE)
+    bar.on_state(AlarmState(0.0, (cond,)))
+    seen = set()
+    for _, lit in drive_frames(fake_time, lambda: (bar.refresh(0.0), bar.lit)[1], 3.0):
+        seen.add(lit)
+    assert seen == {True, False} and bar.renders >= 10  # it did flash
+    assert counter.count == 0
 
 
 def test_violated_tile_flashes_in_the_same_colour_and_rate(alarm_window, core, clock, fake_time):
