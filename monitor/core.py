@@ -8,6 +8,7 @@ snapshots from ``LiveStore`` and drains ``ui_events`` at frame rate: there is no
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -23,6 +24,7 @@ from monitor.clock import Clock
 from monitor.events import EventKind, NoticeLevel, SessionEvent, TechnicalNotice
 from monitor.obs_kinds import SCALES
 from monitor.observations import Observation, ObservationError, ObservationLog, ObsKind, check_time, describe
+from monitor.plausibility import screen
 from monitor.ports import DeviceInfo, RecordingSink
 from monitor.readings import DeviceStatus, LinkState, Reading, WaveformBlock
 from monitor.ring import TimeSeriesBuffer
@@ -99,6 +101,10 @@ class LiveStore:
         return buf
 
     def add_reading(self, r: Reading) -> None:
+        """An INVALID reading is a gap, also when it kept its number for the recording (IMPLAUSIBLE):
+        what the screen and the trends read from here is never an impossible value."""
+        if not r.valid and r.value == r.value:
+            r = Reading(r.source, r.channel, r.t, math.nan, r.quality, r.flags, r.device_t)
         self._buffer(r.source, r.channel, self._trend_capacity).append(r.t, r.value)
         prev = self._latest.get(r.channel)
         if prev is None or r.t >= prev.t:
@@ -462,6 +468,7 @@ class Core:
         return keep_going
 
     def _ingest(self, readings: list[Reading]) -> None:
+        readings = screen(readings)  # plausibility: before the store, the recording and the alarms see them
         store = self.store
         seen: dict[str, float] = {}
         for r in readings:

@@ -16,7 +16,7 @@ class Quality(enum.IntEnum):
 
     OK = 0
     QUESTIONABLE = 1  # device flagged artefact / low perfusion / searching: shown, but marked
-    INVALID = 2  # probe off, no value: value is NaN and plots as a gap
+    INVALID = 2  # probe off, no value, implausible: never shown as a number, plots as a gap
 
 
 class Flag(enum.IntFlag):
@@ -29,6 +29,7 @@ class Flag(enum.IntFlag):
     LOW_PERFUSION = 8
     NO_VALUE = 16  # device sent its "no value" marker (MIMIC 0, blank cuff field, ...)
     SENSOR_FAULT = 32  # probe error / device fault
+    IMPLAUSIBLE = 64  # outside the channel's plausibility range (monitor.channels): the core's verdict, not the device's
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class Reading:
 
     ``t`` is the host receive time on the session clock (UTC epoch seconds) and is authoritative;
     ``device_t`` is the device's own timestamp when the protocol has one (metadata only).
+    An INVALID reading's value is NaN, except an IMPLAUSIBLE one: it keeps the number the device
+    sent, so the recording can be reviewed; nothing shows or alarms on an INVALID value.
     """
 
     source: str  # "sim:oximeter", "serial:ttyUSB0", "replay:s25047", ...
@@ -50,7 +53,7 @@ class Reading:
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
             raise ValueError(f"unknown channel code {self.channel!r}")
-        if self.quality is Quality.INVALID and not math.isnan(self.value):
+        if self.quality is Quality.INVALID and not self.flags & Flag.IMPLAUSIBLE and not math.isnan(self.value):
             object.__setattr__(self, "value", math.nan)
 
     @property

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import ColumnElement, CursorResult, Executable, Row, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, CursorResult, Executable, Row, Select, and_, case, exists, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -267,9 +267,11 @@ class RecordingReader:
         t_from: float | None = None,
         t_to: float | None = None,
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Numerics as ``{channel: (t, value)}`` float64 arrays in time order; NULL values are NaN."""
+        """Numerics as ``{channel: (t, value)}`` float64 arrays in time order; NULL values are NaN, and
+        so are INVALID ones that kept their number for review (IMPLAUSIBLE): a trend never plots them."""
         r = readings_table.c
-        base = select(r.t_utc, r.value).where(r.session_id == session_id)
+        shown = case((r.quality == int(Quality.INVALID), None), else_=r.value)
+        base = select(r.t_utc, shown).where(r.session_id == session_id)
         base = _filtered(base, r.channel, r.t_utc, channels, t_from, t_to)
         counts_stmt = base.with_only_columns(r.channel, func.count()).group_by(r.channel).order_by(r.channel)
         with self._read() as s:

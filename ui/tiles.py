@@ -31,6 +31,7 @@ _FLAG_TEXT = (
     (Flag.PROBE_OFF, "probe off"),
     (Flag.SENSOR_FAULT, "sensor fault"),
     (Flag.NO_VALUE, "no value"),
+    (Flag.IMPLAUSIBLE, "implausible value"),
     (Flag.ARTEFACT, "artefact"),
     (Flag.SEARCHING, "searching"),
     (Flag.LOW_PERFUSION, "low perfusion"),

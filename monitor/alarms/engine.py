@@ -43,7 +43,7 @@ from monitor.alarms.rules import (
     preset_for,
     value_range,
 )
-from monitor.channels import CHANNELS, NIBP_CHANNELS, ChannelKind
+from monitor.channels import CHANNELS, NIBP_CHANNELS, ChannelKind, implausible
 from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.readings import DeviceStatus, Flag, LinkState, Quality, Reading
 
@@ -242,6 +242,7 @@ class AlarmEngine:
             src.flags.clear()
             self._technical(f"sensor_off:{status.source}", TechnicalKind.SENSOR_OFF, False, "", t)
             self._technical(f"artefact:{status.source}", TechnicalKind.ARTEFACT, False, "", t)
+            self._technical(f"implausible:{status.source}", TechnicalKind.IMPLAUSIBLE, False, "", t)
         elif state is LinkState.STREAMING:
             src.stopped = False
         self._check_pending(t)
@@ -753,6 +754,17 @@ class AlarmEngine:
             parts = [f"{message_label(c)} {_fmt_value(c, src.values.get(c, math.nan))}" for c in sorted(bad)]
             bad_msg = f"{src.label}: implausible {', '.join(parts)} (artefact)"
         self._technical(f"artefact:{source}", TechnicalKind.ARTEFACT, bool(bad), bad_msg, t)
+        # The core marked these (monitor.plausibility); the value is kept only for this message and the
+        # recording. Cleared, like the others, once each channel's latest reading is plausible again.
+        odd = [code for code, f in src.flags.items() if f & Flag.IMPLAUSIBLE]
+        odd_msg = ""
+        if odd:
+            parts = [
+                f"{message_label(c)} {_fmt_value(c, src.values.get(c, math.nan))} ({implausible(c, src.values.get(c, math.nan))})"
+                for c in sorted(odd)
+            ]
+            odd_msg = f"{src.label}: implausible value {', '.join(parts)} — not shown, kept in the recording; check the device and its link"
+        self._technical(f"implausible:{source}", TechnicalKind.IMPLAUSIBLE, bool(odd), odd_msg, t)
 
     def _check_stale(self, now: float) -> None:
         """Quasi-continuous channels older than the stale limit; the cuff older than its schedule

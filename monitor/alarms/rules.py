@@ -137,6 +137,7 @@ class TechnicalKind(enum.Enum):
     LINK = "link"  # device lost, or connected but silent (the core's link watch)
     SENSOR_OFF = "sensor_off"  # readings flagged PROBE_OFF / SENSOR_FAULT
     ARTEFACT = "artefact"  # readings flagged ARTEFACT: implausible value
+    IMPLAUSIBLE = "implausible"  # a value outside its channel's plausibility range (monitor.plausibility)
     NO_DATA = "no_data"  # a quasi-continuous channel older than its stale limit
     OVERDUE = "overdue"  # an episodic (cuff) reading older than its schedule
     AUDIO = "audio"  # the alarm sound cannot be played
@@ -345,6 +346,12 @@ def _technical() -> tuple[TechnicalSpec, ...]:
             TechnicalKind.OVERDUE, AlarmPriority.LOW, "req. 3 / 26: an overdue cuff reading is a low-priority technical reminder"
         ),
         TechnicalSpec(TechnicalKind.ARTEFACT, AlarmPriority.LOW, "device-flagged artefact: value implausible; " + _ENGINEERING),
+        TechnicalSpec(
+            TechnicalKind.IMPLAUSIBLE,
+            AlarmPriority.LOW,
+            "issue 13: a value outside its channel's plausibility range is a device or transmission fault, "
+            "not shown and not alarmed on; LOW like a device-flagged artefact; " + _ENGINEERING,
+        ),
         TechnicalSpec(
             TechnicalKind.AUDIO,
             AlarmPriority.MEDIUM,

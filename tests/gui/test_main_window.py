@@ -59,6 +59,17 @@ def test_invalid_reading_shows_dashes_and_why(window, core, clock, frame):
     assert "probe off" in window.tiles.spo2.note_text
 
 
+def test_implausible_value_is_never_shown_as_a_number(window, core, clock, frame):
+    """Issue 13: the core marks SpO2 1257 % INVALID|IMPLAUSIBLE; tile and trend show no number."""
+    core.put_readings(readings("spo2", [97], clock.now() - 1))
+    core.put_readings([Reading(SRC, "spo2", clock.now(), 1257.0)])
+    frame()
+    assert window.tiles.spo2.value_text == "--"
+    assert "implausible value" in window.tiles.spo2.note_text
+    _, y = window.trends.curves()[("spo2", SRC)].getOriginalDataset()
+    assert y[0] == 97 and math.isnan(y[-1])
+
+
 def test_questionable_value_is_marked(window, core, clock, frame):
     core.put_readings([Reading(SRC, "spo2", clock.now(), 91, Quality.QUESTIONABLE, Flag.LOW_PERFUSION)])
     frame()
