@@ -40,7 +40,8 @@ class Pipeline:
         self.clock = clock
         self.db: Database = open_database(db_url)  # StorageError before anything is started
         relay = _NoticeRelay()
-        self.recorder: Recorder = Recorder(self.db, notices=relay)
+        # its technical notices carry session time, like every other event (issue 13, finding 11)
+        self.recorder: Recorder = Recorder(self.db, notices=relay, clock=clock)
         self.core = Core(clock, self.recorder, templates=load_templates())  # protocol rules: monitor/protocol_templates
         relay.target = self.core
         self._drivers: list[Driver] = []
