@@ -148,6 +148,12 @@ def _run_qt(
         drivers = drivers + controller.start_replay(replay)
     elif args.demo or args.replay:
         controller.start_session(protocol)
+    if (replay is not None or args.demo or args.replay) and controller.window.last_error:
+        # the session of --demo / --replay could not start (its recording refused it): say so and
+        # stop, never a dashboard that monitors with a silent "No session" (issue 13, finding 2)
+        print(f"session-monitor: the session could not start: {controller.window.last_error}", file=sys.stderr)
+        controller.abandon()
+        return 1
     for driver in drivers:
         pipeline.add_driver(driver)
     return controller.run()
@@ -175,6 +181,7 @@ class _Controller:
         self._timeline: TimelinePlayer | None = None  # --replay-session: the recorded dose, observations, ...
         self._exit = 0
         self._signal: int | None = None
+        self._started = self._clock.now()  # --minutes counts from here while no session runs
         self._screenshot_taken = False
         self.adapter = CoreAdapter.for_core(self._core)
         self.window = MainWindow(self._core, self._clock, self.adapter, sound=QtAlarmSound())
@@ -289,6 +296,14 @@ class _Controller:
         self.window.close()
         return self._exit
 
+    def abandon(self) -> None:
+        """Close what the controller built when the program stops before ``run()``."""
+        self.watchdog.stop()
+        self._pipeline.stop_sources()
+        close_catalogs(self._catalogs)
+        self.window.sounder.close()
+        self.window.close()
+
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._signal = signum  # acted on by the next control tick, on the GUI thread
 
@@ -302,6 +317,8 @@ class _Controller:
             return
         session = self._core.session
         if session is None:
+            if self._args.minutes is not None and self._clock.now() - self._started >= self._args.minutes * 60:
+                self._finish(self._exit)  # --minutes always ends, a session or not
             return
         info, now = session.info, self._clock.now()
         if self._nurse is not None:  # before the demo dose: its pre-dose checklist comes first
