@@ -112,6 +112,8 @@ def run_bedside(args: argparse.Namespace) -> int:
         if replay is not None:
             replay.close()
         raise
+    for item in pipeline.interrupted:
+        print(f"session-monitor: {item.message()}", file=sys.stderr)
     crash = CrashHandler()
     crash.install()
     pipeline.start()
@@ -154,6 +156,7 @@ def _run_qt(
         print(f"session-monitor: the session could not start: {controller.window.last_error}", file=sys.stderr)
         controller.abandon()
         return 1
+    controller.announce_interrupted()  # after the session start, so its record keeps the notices too
     for driver in drivers:
         pipeline.add_driver(driver)
     return controller.run()
@@ -295,6 +298,12 @@ class _Controller:
         self.window.sounder.close()
         self.window.close()
         return self._exit
+
+    def announce_interrupted(self) -> None:
+        """A banner per session a previous run left unfinished (already marked interrupted)."""
+        for item in self._pipeline.interrupted:
+            key = f"app.interrupted-session:{item.session_id}"
+            self._core.post_notice(TechnicalNotice(key, item.message(), NoticeLevel.WARNING, self._clock.now()))
 
     def abandon(self) -> None:
         """Close what the controller built when the program stops before ``run()``."""
