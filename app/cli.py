@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from app.display import NO_DISPLAY_MESSAGE, has_display
@@ -140,7 +141,13 @@ def export_main(argv: list[str]) -> int:
     return 0
 
 
+#: Files the program creates (database, logs, crash reports, exports, config) are for this user
+#: only: 0600 files in 0700 folders (issue 13, finding 10 — patient data readable by every local user).
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["export"]:
