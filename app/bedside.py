@@ -20,7 +20,7 @@ from monitor.clock import SessionClock
 from monitor.errors import ConfigError
 from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.ports import Driver
-from monitor.session import DosingProtocol, Session, SessionInfo
+from monitor.session import DosingProtocol, Session, SessionInfo, validate_patient_id
 
 if TYPE_CHECKING:
     from app.session_replay import SessionReplay, TimelinePlayer
@@ -94,6 +94,11 @@ def _open_replay(args: argparse.Namespace) -> SessionReplay | None:
 
 def run_bedside(args: argparse.Namespace) -> int:
     """Run the dashboard until the window closes, ``--minutes`` pass, or a signal arrives."""
+    if getattr(args, "patient", None) is not None:  # before anything starts: one line, not a traceback
+        try:
+            validate_patient_id(args.patient)
+        except ValueError as exc:
+            raise ConfigError(f"--patient: {exc}") from None
     replay = _open_replay(args)
     if args.speed != 1.0 and not (args.demo or args.replay or replay):
         raise ConfigError("--speed only applies to simulated (--demo) or replayed (--replay, --replay-session) sessions")
