@@ -105,6 +105,7 @@ def export_parser() -> argparse.ArgumentParser:
         + f" ({' and '.join(key for key, e in EXPORTERS.items() if e.format.binary)} need --output)",
     )
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically: complete or not at all) instead of stdout")
+    p.add_argument("--force", action="store_true", help="with --output: replace FILE if it exists (only a regular file)")
     return p
 
 
@@ -134,7 +135,7 @@ def export_main(argv: list[str]) -> int:
         return 2
     with open_database(args.db) as db:  # StorageError (no such session, unreadable database): main prints it
         if args.output:
-            out = export_file(db, ref, args.format, args.output)  # ExportWriteError: main prints it, exit 1
+            out = export_file(db, ref, args.format, args.output, replace=args.force)  # ExportWriteError: main prints it, exit 1
             print(f"Wrote session {args.session} as {args.format} to {out}", file=sys.stderr)
         else:
             sys.stdout.write(export_text(db, ref, args.format))
