@@ -20,7 +20,7 @@ from monitor.clock import SessionClock
 from monitor.errors import ConfigError
 from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.ports import Driver
-from monitor.session import DosingProtocol, Session, SessionInfo
+from monitor.session import DosingProtocol, Session, SessionInfo, validate_patient_id
 
 if TYPE_CHECKING:
     from app.session_replay import SessionReplay, TimelinePlayer
@@ -94,6 +94,11 @@ def _open_replay(args: argparse.Namespace) -> SessionReplay | None:
 
 def run_bedside(args: argparse.Namespace) -> int:
     """Run the dashboard until the window closes, ``--minutes`` pass, or a signal arrives."""
+    if getattr(args, "patient", None) is not None:  # before anything starts: one line, not a traceback
+        try:
+            validate_patient_id(args.patient)
+        except ValueError as exc:
+            raise ConfigError(f"--patient: {exc}") from None
     replay = _open_replay(args)
     if args.speed != 1.0 and not (args.demo or args.replay or replay):
         raise ConfigError("--speed only applies to simulated (--demo) or replayed (--replay, --replay-session) sessions")
@@ -112,6 +117,8 @@ def run_bedside(args: argparse.Namespace) -> int:
         if replay is not None:
             replay.close()
         raise
+    for item in pipeline.interrupted:
+        print(f"session-monitor: {item.message()}", file=sys.stderr)
     crash = CrashHandler()
     crash.install()
     pipeline.start()
@@ -148,6 +155,13 @@ def _run_qt(
         drivers = drivers + controller.start_replay(replay)
     elif args.demo or args.replay:
         controller.start_session(protocol)
+    if (replay is not None or args.demo or args.replay) and controller.window.last_error:
+        # the session of --demo / --replay could not start (its recording refused it): say so and
+        # stop, never a dashboard that monitors with a silent "No session" (issue 13, finding 2)
+        print(f"session-monitor: the session could not start: {controller.window.last_error}", file=sys.stderr)
+        controller.abandon()
+        return 1
+    controller.announce_interrupted()  # after the session start, so its record keeps the notices too
     for driver in drivers:
         pipeline.add_driver(driver)
     return controller.run()
@@ -175,6 +189,7 @@ class _Controller:
         self._timeline: TimelinePlayer | None = None  # --replay-session: the recorded dose, observations, ...
         self._exit = 0
         self._signal: int | None = None
+        self._started = self._clock.now()  # --minutes counts from here while no session runs
         self._screenshot_taken = False
         self.adapter = CoreAdapter.for_core(self._core)
         self.window = MainWindow(self._core, self._clock, self.adapter, sound=QtAlarmSound())
@@ -289,6 +304,20 @@ class _Controller:
         self.window.close()
         return self._exit
 
+    def announce_interrupted(self) -> None:
+        """A banner per session a previous run left unfinished (already marked interrupted)."""
+        for item in self._pipeline.interrupted:
+            key = f"app.interrupted-session:{item.session_id}"
+            self._core.post_notice(TechnicalNotice(key, item.message(), NoticeLevel.WARNING, self._clock.now()))
+
+    def abandon(self) -> None:
+        """Close what the controller built when the program stops before ``run()``."""
+        self.watchdog.stop()
+        self._pipeline.stop_sources()
+        close_catalogs(self._catalogs)
+        self.window.sounder.close()
+        self.window.close()
+
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._signal = signum  # acted on by the next control tick, on the GUI thread
 
@@ -302,6 +331,8 @@ class _Controller:
             return
         session = self._core.session
         if session is None:
+            if self._args.minutes is not None and self._clock.now() - self._started >= self._args.minutes * 60:
+                self._finish(self._exit)  # --minutes always ends, a session or not
             return
         info, now = session.info, self._clock.now()
         if self._nurse is not None:  # before the demo dose: its pre-dose checklist comes first

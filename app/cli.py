@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from app.display import NO_DISPLAY_MESSAGE, has_display
@@ -104,6 +105,7 @@ def export_parser() -> argparse.ArgumentParser:
         + f" ({' and '.join(key for key, e in EXPORTERS.items() if e.format.binary)} need --output)",
     )
     p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (atomically: complete or not at all) instead of stdout")
+    p.add_argument("--force", action="store_true", help="with --output: replace FILE if it exists (only a regular file)")
     return p
 
 
@@ -133,14 +135,20 @@ def export_main(argv: list[str]) -> int:
         return 2
     with open_database(args.db) as db:  # StorageError (no such session, unreadable database): main prints it
         if args.output:
-            out = export_file(db, ref, args.format, args.output)  # ExportWriteError: main prints it, exit 1
+            out = export_file(db, ref, args.format, args.output, replace=args.force)  # ExportWriteError: main prints it, exit 1
             print(f"Wrote session {args.session} as {args.format} to {out}", file=sys.stderr)
         else:
             sys.stdout.write(export_text(db, ref, args.format))
     return 0
 
 
+#: Files the program creates (database, logs, crash reports, exports, config) are for this user
+#: only: 0600 files in 0700 folders (issue 13, finding 10 — patient data readable by every local user).
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["export"]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -30,13 +31,13 @@ class JsonDeviceStore:
 
     def load(self) -> list[DeviceConfig]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise ConfigError(f"cannot read the device list {self.path}: {exc.strerror or exc}; check its permissions") from None
         try:
-            doc = json.loads(text)
+            doc = json.loads(raw.decode("utf-8"))
             items = doc["devices"]
             out = []
             for item in items:
@@ -51,10 +52,22 @@ class JsonDeviceStore:
                     )
                 )
             return out
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(
-                f"the device list {self.path} is damaged ({exc}); rename or delete it and add the devices again in Devices…"
-            ) from None
+        except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ConfigError(self._move_aside(f"{type(exc).__name__}: {exc}")) from None
+
+    def _move_aside(self, problem: str) -> str:
+        """A damaged list must never stop the monitor from starting (issue 13, finding 8): it is
+        moved aside (kept for whoever wants to look at it) and the monitor starts without it."""
+        aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(self.path, aside)
+        except OSError as exc:
+            return (
+                f"the device list {self.path} is damaged ({problem}) and could not be moved aside ({exc.strerror or exc}): "
+                "rename or delete it and add the devices again in Devices…"
+            )
+        log.warning("device list %s is damaged (%s); moved to %s", self.path, problem, aside)
+        return f"the device list {self.path} was damaged ({problem}); it was moved to {aside}: add the devices again in Devices…"
 
     def save(self, configs: list[DeviceConfig]) -> None:
         write_json_atomically(self.path, {"version": VERSION, "devices": [asdict(c) for c in configs]}, "the device list")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,15 +89,60 @@ def export_text(db: Database, ref: int | str, fmt: str) -> str:
     return exporter.text(db, ref)
 
 
-def export_file(db: Database, ref: int | str, fmt: str, path: str | os.PathLike[str]) -> Path:
-    """Write session ``ref`` as ``fmt`` to ``path``; ``StorageError`` for a missing session,
-    ``ExportWriteError`` when the file cannot be written (nothing is left behind)."""
+def _not_regular(mode: int) -> str | None:
+    for test, what in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def export_target(path: str | os.PathLike[str], *, replace: bool = False) -> Path:
+    """The file an export may write: a new path, or (with ``replace``) an existing regular file —
+    never a device, FIFO, socket or folder, nor a symlink onto one (issue 13, finding 9: run as root,
+    an export replaced the null device). A symlink onto a regular file writes that file."""
     out = Path(path).expanduser().absolute()
+    try:
+        link = out.lstat()
+    except FileNotFoundError:
+        link = None
+    except OSError as exc:
+        raise ExportWriteError(f"cannot write {out}: {exc.strerror or exc}; choose another --output") from None
+    if link is not None and stat.S_ISLNK(link.st_mode):
+        try:
+            target = out.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise ExportWriteError(
+                f"cannot write {out}: it is a symlink to nothing that exists; choose another --output"
+            ) from None
+        what = _not_regular(target.stat().st_mode)
+        if what is not None:
+            raise ExportWriteError(f"cannot write {out}: it is a symlink to {target}, which is {what}; choose a file name")
+        out, link = target, target.lstat()
+    if link is not None:
+        what = _not_regular(link.st_mode)
+        if what is not None:
+            raise ExportWriteError(f"cannot write {out}: it is {what}, not a file; choose a file name with --output")
+        if not replace:
+            raise ExportWriteError(f"{out} already exists: add --force to replace it, or choose another --output")
+    if not out.parent.is_dir():
+        raise ExportWriteError(f"cannot write {out}: folder {out.parent} does not exist; choose another --output")
+    return out
+
+
+def export_file(db: Database, ref: int | str, fmt: str, path: str | os.PathLike[str], *, replace: bool = False) -> Path:
+    """Write session ``ref`` as ``fmt`` to ``path`` (an existing file only with ``replace``);
+    ``StorageError`` for a missing session, ``ExportWriteError`` when the file cannot or may not be
+    written (nothing is left behind)."""
     exporter = EXPORTERS.get(fmt)
     if exporter is None:
         raise ExportWriteError(f"unknown export format {fmt!r}; known: {', '.join(EXPORTERS)}")
-    if not out.parent.is_dir():
-        raise ExportWriteError(f"cannot write {out}: folder {out.parent} does not exist; choose another --output")
+    out = export_target(path, replace=replace)
     if exporter.write is not None:
         exporter.write(db, ref, out)
     else:
@@ -146,6 +192,6 @@ class DatabaseExports:
     def formats(self) -> dict[str, ExportFormat]:
         return {key: e.format for key, e in EXPORTERS.items()}
 
-    def export(self, session_id: int, fmt: str, path: str) -> str:
+    def export(self, session_id: int, fmt: str, path: str, replace: bool = False) -> str:
         RecordingReader(self._db).session(session_id)  # a clear StorageError before anything is written
-        return str(export_file(self._db, session_id, fmt, path))
+        return str(export_file(self._db, session_id, fmt, path, replace=replace))

@@ -16,6 +16,7 @@ from monitor.session import Session, SessionInfo
 
 if TYPE_CHECKING:
     from recordings.database import Database
+    from recordings.interrupted import InterruptedSession
     from recordings.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,19 @@ class _NoticeRelay:
 class Pipeline:
     def __init__(self, clock: Clock, db_url: str | None) -> None:
         from recordings.database import open_database
+        from recordings.interrupted import close_interrupted_sessions
         from recordings.recorder import Recorder
 
         self.clock = clock
         self.db: Database = open_database(db_url)  # StorageError before anything is started
+        try:  # what a killed or powered-off run left open is closed and said (issue 13, finding 6)
+            self.interrupted: list[InterruptedSession] = close_interrupted_sessions(self.db)
+        except BaseException:
+            self.db.close()
+            raise
         relay = _NoticeRelay()
-        self.recorder: Recorder = Recorder(self.db, notices=relay)
+        # its technical notices carry session time, like every other event (issue 13, finding 11)
+        self.recorder: Recorder = Recorder(self.db, notices=relay, clock=clock)
         self.core = Core(clock, self.recorder, templates=load_templates())  # protocol rules: monitor/protocol_templates
         relay.target = self.core
         self._drivers: list[Driver] = []

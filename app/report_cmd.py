@@ -22,6 +22,7 @@ def report_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="URL", help="SQLAlchemy database URL (default: SQLite in the user's data folder)")
     p.add_argument("--session", default="latest", metavar="ID|latest", help="session id, or 'latest' (default)")
     p.add_argument("--output", "-o", required=True, metavar="FILE.pdf", help="where to write the PDF")
+    p.add_argument("--force", action="store_true", help="replace FILE.pdf if it exists (only a regular file)")
     return p
 
 
@@ -34,7 +35,7 @@ def report_main(argv: list[str]) -> int:
     ref: int | str = int(args.session) if args.session.isdigit() else args.session
     try:
         with open_database(args.db) as db:
-            out = export_file(db, ref, "pdf", args.output)
+            out = export_file(db, ref, "pdf", args.output, replace=args.force)
     except KnownError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1

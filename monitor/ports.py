@@ -209,6 +209,7 @@ class SessionExports(Protocol):
         """Format key -> its descriptor, in the order to offer them."""
         ...
 
-    def export(self, session_id: int, fmt: str, path: str) -> str:
-        """Write the file completely or not at all; returns the path written. ``KnownError`` says why not."""
+    def export(self, session_id: int, fmt: str, path: str, replace: bool = False) -> str:
+        """Write the file completely or not at all; returns the path written. ``KnownError`` says why
+        not — also for an existing file unless ``replace`` (the user confirmed)."""
         ...

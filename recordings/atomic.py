@@ -21,6 +21,7 @@ def write_atomically(target: str | os.PathLike[str], write: Callable[[Path], Non
     tmp = out.with_name(f".{out.name}.part")
     try:
         write(tmp)
+        os.chmod(tmp, 0o600)  # patient data: for this user only, whatever the umask (issue 13, finding 10)
         os.replace(tmp, out)
     except OSError as exc:
         _discard(tmp)

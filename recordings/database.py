@@ -208,8 +208,9 @@ def _check_is_sqlite_file(path: Path) -> None:
 
 def _preflight(path: Path, busy_timeout_ms: int) -> tuple[str | None, set[str]]:
     """With plain sqlite3 and before anything writes (even the switch to WAL): read the schema
-    revision and table names, and take then release the write lock, so a corrupt body, a foreign
-    file or another program holding the lock is reported with nothing changed."""
+    revision and table names, take the write lock and try a write, then roll back, so a corrupt body,
+    a foreign file, another program holding the lock or a file that cannot be written is reported
+    with nothing changed."""
     try:
         conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
     except sqlite3.Error as exc:
@@ -222,7 +223,13 @@ def _preflight(path: Path, busy_timeout_ms: int) -> tuple[str | None, set[str]]:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
             current = row[0] if row else None
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
+        try:
+            # A read-only file (immutable, read-only mount) still opens and even takes the lock: only
+            # a write shows it. Rolled back, so nothing is changed (issue 13, finding 2).
+            conn.execute("CREATE TABLE _session_monitor_write_probe (x)")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
     except sqlite3.Error as exc:
         raise _sqlite_error(exc, path) from exc
     finally:

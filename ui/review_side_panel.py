@@ -8,6 +8,7 @@ thread and its poll timer) and places the widget ``_side_panel()`` returns.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -182,13 +184,13 @@ class ReviewSidePanel:
         if self._signoff is not None:
             SignDialog(self, self._signoff.meanings, interrupted=self.info.ended is None).exec()
 
-    def export_to(self, fmt: str, path: str) -> str | None:
-        """Write the session as ``fmt`` to ``path``; the outcome is shown under the buttons. Returns the
-        path written, or None (the message says why)."""
+    def export_to(self, fmt: str, path: str, replace: bool = False) -> str | None:
+        """Write the session as ``fmt`` to ``path`` (an existing file only with ``replace``); the outcome
+        is shown under the buttons. Returns the path written, or None (the message says why)."""
         if self._exports is None:
             return None
         try:
-            written = self._exports.export(self.session_id, fmt, path)
+            written = self._exports.export(self.session_id, fmt, path, replace)
         except KnownError as exc:
             self.action_status.setText(f"Not exported: {exc}")
             self.action_status.setStyleSheet(f"color: {theme.STATE_BAD};")
@@ -203,9 +205,35 @@ class ReviewSidePanel:
         spec = self._exports.formats()[fmt]
         what, suffix = spec.description, spec.suffix
         default = str(Path.home() / f"session-{self.session_id}-{self.info.patient_id}{suffix}")
-        path, _ = QFileDialog.getSaveFileName(self, f"Export session {self.session_id}: {what}", default, f"*{suffix}")
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            f"Export session {self.session_id}: {what}",
+            default,
+            f"*{suffix}",
+            options=QFileDialog.Option.DontConfirmOverwrite,  # confirm_replace asks, the same way everywhere
+        )
         if path:
-            self.export_to(fmt, path)
+            self.export_chosen(fmt, path)
+
+    def export_chosen(self, fmt: str, path: str) -> str | None:
+        """Export to the path the user chose; an existing file is replaced only once the user says
+        so (issue 13, finding 9), else it is kept and nothing is written."""
+        exists = os.path.lexists(path)
+        if exists and not self.confirm_replace(path):
+            self.action_status.setText(f"Not exported: {path} was kept")
+            self.action_status.setStyleSheet(f"color: {theme.TEXT};")
+            return None
+        return self.export_to(fmt, path, replace=exists)
+
+    def confirm_replace(self, path: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace file?",
+            f"{path} already exists. Replace it with this export?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _replay_dialog(self) -> None:
         if self._replay is None:

@@ -42,6 +42,7 @@ with warnings.catch_warnings():
     # (Pandas4Warning, a DeprecationWarning); harmless, and our tests turn warnings into errors.
     warnings.simplefilter("ignore", DeprecationWarning)
     import wfdb
+    from wfdb.io._signal import BYTES_PER_SAMPLE  # bytes per sample of each WFDB format (0: compressed)
 
 from devices.paced import MAX_STEP_S, PacedDriver, Progress, due_count
 from monitor.channels import CHANNELS, ChannelKind
@@ -122,6 +123,46 @@ def _header(path: Path) -> wfdb.Record | wfdb.MultiRecord:
         raise ConfigError(f"replay record {path}: cannot read its header {path.name}.hea: {exc}") from None
 
 
+def _check_signals(path: Path, header: wfdb.Record, n_frames: int) -> None:
+    """Refuse at start, with the file and what to do, a header whose signal lines do not match its
+    signal count (cut short, wrong count), that names a format WFDB does not define, or whose signal
+    file holds fewer frames than it says — each was an internal error mid-replay (issue 13, finding 8)."""
+    hea = f"{path.name}.hea"
+    n_sig = int(header.n_sig or 0)
+    lists = [header.file_name, header.fmt, header.sig_name]
+    if any(v is None or len(v) != n_sig or any(x is None for x in v) for v in lists):
+        longest = max((len(v) for v in lists if v is not None), default=0)
+        described = sum(all(v is not None and i < len(v) and v[i] is not None for v in lists) for i in range(longest))
+        raise ConfigError(
+            f"replay record {path}: its header {hea} declares {n_sig} signals but describes {described} completely "
+            "(cut short, or a wrong signal count on its first line): fix or download the header again"
+        )
+    for name, fmt in zip(header.sig_name, header.fmt, strict=True):
+        if str(fmt) not in BYTES_PER_SAMPLE:
+            known = ", ".join(sorted(BYTES_PER_SAMPLE, key=int))
+            raise ConfigError(
+                f"replay record {path}: {hea} gives signal {name} the format {fmt}, which WFDB does not define "
+                f"(formats: {known}): fix the header"
+            )
+    spf = header.samps_per_frame or [1] * n_sig
+    offsets = header.byte_offset or [0] * n_sig
+    per_file: dict[str, tuple[float, int]] = {}  # file -> (bytes per frame, byte offset)
+    for i, (fname, fmt) in enumerate(zip(header.file_name, header.fmt, strict=True)):
+        size, offset = per_file.get(fname, (0.0, int(offsets[i] or 0)))
+        per_file[fname] = (size + BYTES_PER_SAMPLE[str(fmt)] * int(spf[i] or 1), offset)
+    for fname, (frame_bytes, offset) in per_file.items():
+        if fname == "~" or not frame_bytes:  # a gap, or a compressed (FLAC) file: its length is not fixed
+            continue
+        file = path.parent / fname
+        need = offset + math.ceil(frame_bytes * n_frames)
+        have = file.stat().st_size if file.is_file() else 0
+        if have < need:
+            raise ConfigError(
+                f"replay record {path}: signal file {fname} is cut short ({have} bytes; {hea} needs {need}): "
+                "download the record again"
+            )
+
+
 def _data_files_present(path: Path, header: wfdb.Record) -> list[str]:
     """Names of the signal files the header refers to that are not there."""
     names = {f for f in (header.file_name or []) if f and f != "~"}
@@ -163,6 +204,7 @@ def _plan_record(path: Path) -> _Plan:
     missing = _data_files_present(path, header)
     if missing:
         raise ConfigError(f"replay record {path}: signal file(s) missing: {', '.join(missing)}")
+    _check_signals(path, header, int(header.sig_len))
     spf = header.samps_per_frame or [1] * header.n_sig
     channels = _map_signals(path.name, fs, list(zip(header.sig_name, spf, strict=True)))
     index = {name: i for i, name in enumerate(header.sig_name)}
@@ -186,6 +228,8 @@ def _plan_multi(path: Path, header: wfdb.MultiRecord, fs: float) -> _Plan:
                 pieces.append(_Piece(start, length, None))
             else:
                 sh = _header(seg_path)
+                if length > 0 and not _data_files_present(seg_path, sh):
+                    _check_signals(seg_path, sh, length)
                 for sig, spf in zip(sh.sig_name, sh.samps_per_frame or [1] * sh.n_sig, strict=True):
                     signals.setdefault(sig, spf)
                 if length > 0:

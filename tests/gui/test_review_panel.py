@@ -4,7 +4,9 @@ reviewed" filter, on sessions recorded through the real pipeline / Recorder into
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import stat
 import subprocess
 
 import numpy as np
@@ -244,3 +246,35 @@ def test_technical_alarms_are_drawn_apart_from_the_patients_alarms():
     tech, sbp = alarm_intervals(events, end_t=600.0)
     assert (tech.key, tech.technical, tech.end) == ("notice:alarm-audio", True, 600.0)
     assert (sbp.key, sbp.technical, sbp.start, sbp.end) == ("sbp_high", False, 100.0, 160.0)
+
+
+@pytest.mark.posix
+def test_window_export_replaces_an_existing_file_only_after_confirmation(open_review, synthetic, tmp_path, monkeypatch):
+    """Issue 13, finding 9: the review window asks before replacing a file, and refuses a FIFO."""
+    from PySide6.QtWidgets import QMessageBox
+
+    w, _db = open_review(synthetic)
+    out = tmp_path / "s.json"
+    out.write_text("kept")
+    asked: list[str] = []
+
+    def answer(button):
+        def question(_parent, _title, text, *_args):
+            asked.append(text)
+            return button
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    assert w.export_chosen("json", str(out)) is None
+    assert out.read_text() == "kept" and len(asked) == 1 and str(out) in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    assert w.export_chosen("json", str(out)) == str(out)
+    assert "SYN-9" in out.read_text() and stat.S_IMODE(out.stat().st_mode) == 0o600
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert w.export_chosen("json", str(fifo)) is None
+    assert "FIFO" in w.action_status.text() and stat.S_ISFIFO(fifo.lstat().st_mode)
+    new = tmp_path / "new.json"
+    asked.clear()
+    assert w.export_chosen("json", str(new)) == str(new) and asked == []  # a new path is not asked about

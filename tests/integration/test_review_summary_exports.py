@@ -237,7 +237,9 @@ def test_unwritable_folder_leaves_nothing_half_written(hypertensive, tmp_path, c
 def test_failed_export_keeps_the_previous_file(hypertensive, tmp_path, capsys):
     target = tmp_path / "s.csv"
     target.write_text("previous\n")
-    assert cli_main(["export", "--db", hypertensive, "--session", "999", "--format", "csv", "--output", str(target)]) == 1
+    assert (
+        cli_main(["export", "--db", hypertensive, "--session", "999", "--format", "csv", "--output", str(target), "--force"]) == 1
+    )
     assert target.read_text() == "previous\n" and list(tmp_path.iterdir()) == [target]
     assert "no session 999" in capsys.readouterr().err
 
