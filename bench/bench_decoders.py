@@ -91,14 +91,14 @@ BER = 0.01
 Truth = dict[str, float]
 
 
-def valid_frames(name: str, size: int, seed: int = 7) -> list[tuple[bytes, Truth]]:
-    """About ``size`` bytes of a valid stream, as (frame, values it encodes) in stream order.
+def valid_frames(name: str, size: int, seed: int = 7) -> list[tuple[bytes, Truth, int]]:
+    """About ``size`` bytes of a valid stream, as (frame, values it encodes, second) in stream order.
 
     Values move the way a device's display does: CMS50 and Nonin 2/7 numbers change once a second
     (they repeat in every frame of that second), 1 Hz records and lines change at every record,
     the Accutorr repeats its last cuff result until the next cycle (every 30 polls here)."""
     rnd = random.Random(seed)
-    out: list[tuple[bytes, Truth]] = []
+    out: list[tuple[bytes, Truth, int]] = []
     total, k = 0, 0
     hr, spo2 = 80, 96
     sys_, mean, dia, cycle = 120, 93, 80, 0
@@ -130,7 +130,7 @@ def valid_frames(name: str, size: int, seed: int = 7) -> list[tuple[bytes, Truth
             frames = [(hl7_oru(f"B{k}", 1_700_000_000 + k, values), dict(values))]
         else:
             raise KeyError(name)
-        out += frames
+        out += [(f, t, k) for f, t in frames]
         total += sum(len(f) for f, _ in frames)
         k += 1
     return out
@@ -167,13 +167,13 @@ class Damage:
 
 def mutated_wrong(name: str, size: int = 1_000_000, ber: float = BER, seed: int = 3) -> Damage:
     frames = valid_frames(name, size, seed)
-    clean = b"".join(f for f, _ in frames)
+    clean = b"".join(f for f, _, _ in frames)
     damaged = flip_bits(clean, ber, seed)
     decoder = load_all()[name].factory()
     take = getattr(decoder, "take_waveform", None)
     ok = wrong = pos = 0
     examples: list[tuple[str, float, float]] = []
-    for frame, truth in frames:
+    for frame, truth, _ in frames:
         for m in decoder.feed(damaged[pos : pos + len(frame)]):
             if m.quality is not Quality.OK:
                 continue
@@ -193,7 +193,7 @@ def clean_kept(name: str, size: int = 200_000) -> tuple[int, int]:
     """(frames before the first value, frames in the stream) for a clean valid stream."""
     frames = valid_frames(name, size)
     decoder = load_all()[name].factory()
-    for j, (frame, _) in enumerate(frames):
+    for j, (frame, _, _) in enumerate(frames):
         if any(m.quality is Quality.OK for m in decoder.feed(frame)):
             return j, len(frames)
     return len(frames), len(frames)
