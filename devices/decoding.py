@@ -31,6 +31,10 @@ class DecoderStats:
     frames: int = 0  # frames decoded
     rejected: int = 0  # frames refused: checksum, length, reserved bits
     skipped_bytes: int = 0  # bytes dropped while resynchronising
+    # frame lock (protocols without a checksum, devices.protocols._common.FrameLock): False while the
+    # decoder is "searching for signal" and passes no values; None: the decoder has no frame lock
+    locked: bool | None = None
+    lock_losses: int = 0  # times a malformed frame broke the lock
     notes: list[str] = field(default_factory=list)  # last few reasons, for the "test" button and logs
 
 

@@ -4,6 +4,12 @@ protocols.md §2.1. Both stream ~60 frames/s carrying pleth, pulse rate and SpO2
 passed on at ~1 Hz (and at once when the probe status changes), the pleth as a waveform.
 Pulse rates above 127 bpm need bit 7 from a separate byte in both protocols — ketamine can cause
 tachycardia, so the MSB is always restored, never masked away (§6 pitfall 3).
+
+Neither protocol has a checksum, so values pass only under a frame lock (``_common.FrameLock``):
+LOCK_FRAMES well-formed frames back to back, each field in its specified range (signal strength
+0-8, SpO2 0-100 or the 0x7F marker, V7 byte 4 bits 5-7 zero), and numerics only when the last
+STEADY_FRAMES frames carry the same numbers: the device repeats its display values in all 60
+frames of a second, so a number fewer frames show is a damaged frame.
 """
 
 from __future__ import annotations
@@ -11,12 +17,19 @@ from __future__ import annotations
 import math
 
 from devices.decoding import DecoderSpec, DecoderStats, Measurement, WaveformChunk, note, register
-from devices.protocols._common import RateGate, numeric
+from devices.protocols._common import FrameLock, RateGate, numeric
 from monitor.readings import Flag, Quality
 
 FRAMES_PER_S = 60
 PLETH_FS = 60.0
 _PLETH_SCALE = 1.0 / 127.0
+#: Frames back to back before values count: random bytes pass one live-5 frame check in ~70
+#: positions, five in a row ~1 in 2e9 (5e-4 per MB); 5 frames are 83 ms of a clean stream.
+LOCK_FRAMES = 5
+#: Frames that must carry the same numbers before they are passed on (33 ms of latency).
+STEADY_FRAMES = 3
+MAX_SIGNAL = 8  # signal strength 0-8 (protocols.md §2.1)
+SPO2_INVALID = 0x7F
 
 
 def _pr(value: int) -> int | None:
@@ -37,12 +50,19 @@ def _status(probe_off: bool, sensor_fault: bool, searching: bool) -> tuple[Quali
     return Quality.OK, Flag.NONE
 
 
+def _spo2_field_ok(value: int) -> bool:
+    return value <= 100 or value == SPO2_INVALID
+
+
 class _Cms50Base:
+    _name = "cms50"
+
     def __init__(self) -> None:
         self.stats = DecoderStats()
         self._buf = bytearray()
         self._pleth: list[float] = []
         self._gate = RateGate(FRAMES_PER_S)
+        self._lock = FrameLock(self.stats, self._name, LOCK_FRAMES)
 
     def take_waveform(self) -> list[WaveformChunk]:
         if not self._pleth:
@@ -51,17 +71,34 @@ class _Cms50Base:
         self._pleth = []
         return [chunk]
 
+    def _stray(self, count: int) -> None:
+        """Bytes where the next frame should start: not the device's cadence."""
+        self.stats.skipped_bytes += count
+        self._lock.bad("stray bytes between frames")
+
+    def _malformed(self, reason: str) -> None:
+        self.stats.rejected += 1
+        note(self.stats, f"{self._name}: {reason}")
+        self._lock.bad(reason)
+
     def _realtime(self, out: list[Measurement], pleth: int, pr: int, spo2: int, quality: Quality, flags: Flag) -> None:
         self.stats.frames += 1
-        self._pleth.append(math.nan if quality is Quality.INVALID else pleth * _PLETH_SCALE)
         pr_v, spo2_v = _pr(pr), _spo2(spo2)
-        if self._gate.due((quality, flags, pr_v is None, spo2_v is None)):
+        locked = self._lock.good((quality, flags, pr_v, spo2_v))
+        ready = locked and self._lock.steady >= STEADY_FRAMES
+        due = self._gate.due((quality, flags, pr_v is None, spo2_v is None), ready)
+        if not locked:
+            return
+        self._pleth.append(math.nan if quality is Quality.INVALID else pleth * _PLETH_SCALE)
+        if due:
             out.append(numeric("pr", pr_v, quality, flags))
             out.append(numeric("spo2", spo2_v, quality, flags))
 
 
 class Cms50Live5Decoder(_Cms50Base):
     """The old unsolicited 5-byte stream: byte0 bit7 = 1 (sync), bytes 1-4 bit7 = 0."""
+
+    _name = "cms50-live5"
 
     def feed(self, data: bytes) -> list[Measurement]:
         out: list[Measurement] = []
@@ -70,18 +107,25 @@ class Cms50Live5Decoder(_Cms50Base):
         n, i = len(buf), 0
         while i < n:
             if not buf[i] & 0x80:  # not a sync byte: we are between frames
-                self.stats.skipped_bytes += 1
-                i += 1
+                j = i + 1
+                while j < n and not buf[j] & 0x80:
+                    j += 1
+                self._stray(j - i)
+                i = j
                 continue
             if n - i < 5:
                 break
             b0, b1, b2, b3, b4 = buf[i], buf[i + 1], buf[i + 2], buf[i + 3], buf[i + 4]
             if (b1 | b2 | b3 | b4) & 0x80:  # a sync byte inside: this frame was cut short
                 cut = next(k for k in range(1, 5) if buf[i + k] & 0x80)
-                self.stats.rejected += 1
                 self.stats.skipped_bytes += cut
-                note(self.stats, "cms50-live5: truncated frame")
+                self._malformed("truncated frame")
                 i += cut
+                continue
+            if b0 & 0x0F > MAX_SIGNAL or not _spo2_field_ok(b4):
+                self.stats.skipped_bytes += 1
+                self._malformed(f"field out of range (signal {b0 & 0x0F}, SpO2 {b4})")
+                i += 1
                 continue
             quality, flags = _status(probe_off=bool(b0 & 0x10), sensor_fault=bool(b2 & 0x10), searching=bool(b2 & 0x20))
             self._realtime(out, b1, ((b2 & 0x40) << 1) | b3, b4, quality, flags)
@@ -111,6 +155,7 @@ class Cms50V7Decoder(_Cms50Base):
     of every following byte. The device only streams after ``A1`` and stops without the ``AF``
     keep-alive, so the driver sends ``start_commands()`` and ``keepalive()`` once a second."""
 
+    _name = "cms50-v7"
     keepalive_interval_s: float | None = 1.0
 
     def start_commands(self) -> bytes:
@@ -131,8 +176,11 @@ class Cms50V7Decoder(_Cms50Base):
         while i < n:
             length = V7_LENGTHS.get(buf[i])  # None also for any byte with bit 7 set
             if length is None:
-                stats.skipped_bytes += 1
-                i += 1
+                j = i + 1
+                while j < n and buf[j] not in V7_LENGTHS:
+                    j += 1
+                self._stray(j - i)
+                i = j
                 continue
             if n - i < length:
                 # wait for the rest, unless what we already have shows the packet was cut short
@@ -142,21 +190,27 @@ class Cms50V7Decoder(_Cms50Base):
             else:
                 cut = next((k for k in range(1, length) if not buf[i + k] & 0x80), None)
             if cut is not None:
-                stats.rejected += 1
                 stats.skipped_bytes += cut
-                note(stats, f"cms50-v7: packet 0x{buf[i]:02X} cut short after {cut} bytes")
+                self._malformed(f"packet 0x{buf[i]:02X} cut short after {cut} bytes")
                 i += cut
                 continue
             if buf[i] == 0x01:
                 hb = buf[i + 1]
                 s2 = buf[i + 2] & 0x7F | (hb & 0x01) << 7
                 s3 = buf[i + 3] & 0x7F | (hb & 0x02) << 6
+                s4 = buf[i + 4] & 0x7F | (hb & 0x04) << 5
                 pr = buf[i + 5] & 0x7F | (hb & 0x08) << 4
                 spo2 = buf[i + 6] & 0x7F | (hb & 0x10) << 3
+                if s2 & 0x0F > MAX_SIGNAL or s4 & 0xE0 or not _spo2_field_ok(spo2):
+                    stats.skipped_bytes += 1
+                    self._malformed(f"real-time packet field out of range (signal {s2 & 0x0F}, byte 4 0x{s4:02X}, SpO2 {spo2})")
+                    i += 1
+                    continue
                 quality, flags = _status(probe_off=bool(s2 & 0x90), sensor_fault=bool(s2 & 0x80), searching=bool(s3 & 0x80))
                 self._realtime(out, s3 & 0x7F, pr, spo2, quality, flags)
             else:
                 stats.frames += 1  # a valid packet we have no use for (device ID, storage, ...)
+                self._lock.good()
             i += length
         del buf[:i]
         return out

@@ -4,16 +4,31 @@ protocols.md §2.3. Parsed by token, never by column (models add and drop fields
 ``-`` in it is "no value"; the EXC word (hex) carries the exception codes that decide quality.
 The device clock (``MM/DD/YY HH:MM:SS`` at the start of the line) has no zone: it is read as the
 workstation's local time and kept as ``device_t`` metadata only.
+
+There is no checksum, so values pass only under a frame lock (``_common.FrameLock``): LOCK_LINES
+lines in a row that read as the manual prints them (date and time, then ``KEY=value`` tokens of
+printable ASCII, SPO2 and BPM three digits or dashes, EXC and ALARM hex).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from devices.decoding import DecoderSpec, DecoderStats, Measurement, note, register
-from devices.protocols._common import numeric, worse
+from devices.protocols._common import FrameLock, numeric, worse
 from devices.protocols._lines import LineSplitter
 from monitor.readings import Flag, Quality
+
+#: Lines in a row before values count (the first value comes one line, ~1 s, late).
+LOCK_LINES = 2
+_TOKEN = re.compile(r"[A-Z][A-Z0-9]*=[!-~]*")
+_VALUE = {
+    "SPO2": re.compile(r"([0-9]{3}|-{3})%"),
+    "BPM": re.compile(r"[0-9]{3}|-{3}"),
+    "EXC": re.compile(r"[0-9A-Fa-f]{1,8}"),
+    "ALARM": re.compile(r"[0-9A-Fa-f]{1,8}"),
+}
 
 #: EXC bit → (quality, flag) (Rad-8 manual table; MD PnP ``poxrad_discrete.h``).
 EXCEPTIONS: dict[int, tuple[Quality, Flag, str]] = {
@@ -59,10 +74,31 @@ def _device_time(date: str, clock: str) -> float | None:
         return None
 
 
+def _malformed(tokens: list[str]) -> str | None:
+    """Why a line is not an ASCII 1 line as the manual prints it, or None."""
+    if len(tokens) < 4 or _device_time(tokens[0], tokens[1]) is None:
+        return "no date and time at the start"
+    seen: set[str] = set()
+    for tok in tokens[2:]:
+        if not _TOKEN.fullmatch(tok):
+            return f"token {tok[:20]!r} is not KEY=value"
+        key, _, value = tok.partition("=")
+        if key in seen:
+            return f"{key} twice (two lines run together?)"
+        seen.add(key)
+        pattern = _VALUE.get(key)
+        if pattern is not None and not pattern.fullmatch(value):
+            return f"{key}={value[:12]!r} is not as the manual prints it"
+    if not {"SPO2", "BPM"} <= seen:
+        return "no SPO2= and BPM="
+    return None
+
+
 class MasimoAsciiDecoder:
     def __init__(self) -> None:
         self.stats = DecoderStats()
         self._lines = LineSplitter(self.stats, "masimo-ascii")
+        self._lock = FrameLock(self.stats, "masimo-ascii", LOCK_LINES)
 
     def feed(self, data: bytes) -> list[Measurement]:
         out: list[Measurement] = []
@@ -74,27 +110,21 @@ class MasimoAsciiDecoder:
         tokens = line.split()
         if not tokens:
             return
-        fields: dict[str, str] = {}
-        repeated = False
-        for tok in tokens:
-            key, sep, value = tok.partition("=")
-            if sep:
-                repeated |= key.upper() in fields  # two lines run together (a lost line end)
-                fields[key.upper()] = value
-        if repeated or "SPO2" not in fields or "BPM" not in fields:
+        reason = _malformed(tokens)
+        if reason is not None:
             self.stats.rejected += 1
-            note(self.stats, f"masimo-ascii: not an ASCII 1 line: {line[:60]!r}")
+            note(self.stats, f"masimo-ascii: not an ASCII 1 line ({reason}): {line[:60]!r}")
+            self._lock.bad(reason)
             return
-        device_t = _device_time(tokens[0], tokens[1]) if len(tokens) >= 2 else None
+        fields = dict(tok.partition("=")[::2] for tok in tokens[2:])
+        self.stats.frames += 1
+        if not self._lock.good():
+            return
+        device_t = _device_time(tokens[0], tokens[1])
         quality, flags = Quality.OK, Flag.NONE
         exc_text = fields.get("EXC")
         if exc_text is not None:
-            try:
-                quality, flags = exception_quality(int(exc_text, 16))
-            except ValueError:
-                note(self.stats, f"masimo-ascii: unreadable EXC={exc_text!r}")
-                quality = Quality.QUESTIONABLE
-        self.stats.frames += 1
+            quality, flags = exception_quality(int(exc_text, 16))
         spo2, bpm = _number(fields["SPO2"]), _number(fields["BPM"])
         out.append(numeric("spo2", spo2 if spo2 is not None and 0 < spo2 <= 100 else None, quality, flags, device_t))
         out.append(numeric("pr", bpm if bpm is not None and bpm > 0 else None, quality, flags, device_t))

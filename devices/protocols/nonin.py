@@ -8,6 +8,10 @@ vendor numbers the bytes 1-5 and format 7 documents the same sum over bytes 0-3.
 Format 7 (16-bit pleth, status in place of the start byte) follows systole's reading of the spec;
 format 8 (a 4-byte record per second) is the community's best guess. Both are marked unverified
 until checked against the Nonin PDF.
+
+Values pass only under a frame lock (``_common.FrameLock``): formats 2 and 7 need their frames back
+to back with good checksums and the SYNC bit exactly every 25th frame; format 8, which has no
+checksum, needs NONIN8_LOCK records in a row with every field in range.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import math
 
 from devices.decoding import DecoderSpec, DecoderStats, Measurement, WaveformChunk, note, register
-from devices.protocols._common import RateGate, numeric, worse
+from devices.protocols._common import FrameLock, RateGate, numeric, worse
 from monitor.readings import Flag, Quality
 
 FRAMES_PER_S = 75
@@ -33,6 +37,11 @@ RPRF = 0x04  # red perfusion
 GPRF = 0x02  # green perfusion
 SYNC = 0x01  # frame 0 of a packet
 _ALARMS = SNSD | ARTF | OOT | SNSA
+#: Format 2/7 frames in a row before the pleth counts (the numbers need SYNC + frames 0-2 anyway).
+PACKET_LOCK = 3
+#: Format 8 records in a row before values count: random bytes pass one record check in ~800
+#: positions, three in a row ~1 in 5e8 (2e-3 per MB); the first value comes 2 s late.
+NONIN8_LOCK = 3
 
 
 def status_quality(status: int) -> tuple[Quality, Flag]:
@@ -61,6 +70,11 @@ def _spo2(value: int) -> int | None:
     return value if 0 < value <= 100 else None  # 127 = missing
 
 
+def _fields_ok(hr_msb: int, spo2: int) -> bool:
+    """HR MSB carries HR bits 8-7 only (bits 6-2 zero); SpO2 is 0-100 or the 127 marker."""
+    return not hr_msb & 0x7C and (spo2 <= 100 or spo2 == SPO2_MISSING)
+
+
 class _NoninPacketDecoder:
     """Formats 2 and 7: frames at 75/s, packets of 25 frames; numerics once a second."""
 
@@ -77,6 +91,7 @@ class _NoninPacketDecoder:
         self._hr_msb = 0
         self._hr_lsb = 0
         self._gate = RateGate(3)  # 3 packets a second
+        self._lock = FrameLock(self.stats, self._name, PACKET_LOCK)
 
     def take_waveform(self) -> list[WaveformChunk]:
         if not self._pleth:
@@ -102,6 +117,7 @@ class _NoninPacketDecoder:
                     note(stats, f"{self._name}: bad frame (checksum or start byte)")
                     self._synced = False
                     self._idx = None
+                self._lock.bad("bad frame")
                 stats.skipped_bytes += 1
                 i += 1
                 continue
@@ -114,12 +130,16 @@ class _NoninPacketDecoder:
     def _on_frame(self, status: int, pleth: float, data: int, out: list[Measurement]) -> None:
         self.stats.frames += 1
         if status & SYNC:
+            if self._idx is not None and self._idx != FRAMES_PER_PACKET - 1:  # SYNC out of place
+                self._malformed(f"SYNC after frame {self._idx} of a packet")
             self._idx, self._status_acc = 0, 0
         elif self._idx is not None:
             self._idx += 1
             if self._idx >= FRAMES_PER_PACKET:  # SYNC missing: do not guess the frame index
+                self._malformed("SYNC missing after 25 frames")
                 self._idx = None
-        self._pleth.append(math.nan if status & SNSD else pleth)
+        if self._lock.good():
+            self._pleth.append(math.nan if status & SNSD else pleth)
         idx = self._idx
         if idx is None or idx > 2:
             return
@@ -128,12 +148,20 @@ class _NoninPacketDecoder:
             self._hr_msb = data
         elif idx == 1:
             self._hr_lsb = data
-        else:  # SpO2 frame: the packet's numbers are complete
+        elif not _fields_ok(self._hr_msb, data):
+            self._malformed(f"field out of range (HR MSB 0x{self._hr_msb:02X}, SpO2 {data})")
+            self._idx = None
+        elif self._lock.locked:  # SpO2 frame: the packet's numbers are complete
             quality, flags = status_quality(self._status_acc | status & (RPRF | GPRF))
             hr, spo2 = _hr(self._hr_msb, self._hr_lsb), _spo2(data)
             if self._gate.due((quality, flags, hr is None, spo2 is None)):
                 out.append(numeric("pr", hr, quality, flags))
                 out.append(numeric("spo2", spo2, quality, flags))
+
+    def _malformed(self, reason: str) -> None:
+        self.stats.rejected += 1
+        note(self.stats, f"{self._name}: {reason}")
+        self._lock.bad(reason)
 
 
 class Nonin2Decoder(_NoninPacketDecoder):
@@ -159,11 +187,13 @@ class Nonin7Decoder(_NoninPacketDecoder):
 
 class Nonin8Decoder:
     """Format 8 as far as it is known: one 4-byte record a second, STATUS (bit 7 = 1), HR MSB,
-    HR LSB, SpO2 (data bytes bit 7 = 0). No checksum, so framing relies on bit 7 alone."""
+    HR LSB, SpO2 (data bytes bit 7 = 0). No checksum, so framing relies on bit 7, the field
+    ranges and the frame lock."""
 
     def __init__(self) -> None:
         self.stats = DecoderStats()
         self._buf = bytearray()
+        self._lock = FrameLock(self.stats, "nonin-8", NONIN8_LOCK)
 
     def feed(self, data: bytes) -> list[Measurement]:
         out: list[Measurement] = []
@@ -173,25 +203,39 @@ class Nonin8Decoder:
         stats = self.stats
         while i < n:
             if not buf[i] & 0x80:
-                stats.skipped_bytes += 1
-                i += 1
+                j = i + 1
+                while j < n and not buf[j] & 0x80:
+                    j += 1
+                stats.skipped_bytes += j - i
+                self._lock.bad("stray bytes between records")
+                i = j
                 continue
             if n - i < 4:
                 break
             cut = next((k for k in range(1, 4) if buf[i + k] & 0x80), None)
             if cut is not None:
-                stats.rejected += 1
+                self._malformed("truncated record")
                 stats.skipped_bytes += cut
-                note(stats, "nonin-8: truncated record")
                 i += cut
                 continue
+            if not _fields_ok(buf[i + 1], buf[i + 3]):
+                self._malformed(f"field out of range (HR MSB 0x{buf[i + 1]:02X}, SpO2 {buf[i + 3]})")
+                stats.skipped_bytes += 1
+                i += 1
+                continue
             stats.frames += 1
-            quality, flags = status_quality(buf[i])
-            out.append(numeric("pr", _hr(buf[i + 1], buf[i + 2]), quality, flags))
-            out.append(numeric("spo2", _spo2(buf[i + 3]), quality, flags))
+            if self._lock.good():
+                quality, flags = status_quality(buf[i])
+                out.append(numeric("pr", _hr(buf[i + 1], buf[i + 2]), quality, flags))
+                out.append(numeric("spo2", _spo2(buf[i + 3]), quality, flags))
             i += 4
         del buf[:i]
         return out
+
+    def _malformed(self, reason: str) -> None:
+        self.stats.rejected += 1
+        note(self.stats, f"nonin-8: {reason}")
+        self._lock.bad(reason)
 
 
 register(

@@ -27,8 +27,8 @@ T_HL7 = 1772356500.0
 #: protocol → (stdin bytes written from the spec, expected (channel, value, quality, flags, device_t) lines)
 CASES = {
     "cms50-v7": (
-        bytes([0x01, 0x88, 0x88, 0xC0, 0x85, 0xC8, 0xE1, 0xE8, 0x81])
-        + bytes([0x01, 0x89, 0x80, 0xC0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]),
+        bytes([0x01, 0x88, 0x88, 0xC0, 0x85, 0xC8, 0xE1, 0xE8, 0x81]) * 5  # frame lock: 5 in a row
+        + bytes([0x01, 0x89, 0x80, 0xC0, 0x80, 0xFF, 0xFF, 0xFF, 0xFF]) * 3,  # a status shown by 3 frames
         [
             ("pr", 200.0, "OK", [], None),
             ("spo2", 97.0, "OK", [], None),
@@ -37,7 +37,7 @@ CASES = {
         ],
     ),
     "cms50-live5": (
-        bytes([0x85, 0x30, 0x43, 0x48, 0x62]),
+        bytes([0x85, 0x30, 0x43, 0x48, 0x62]) * 5,
         [("pr", 200.0, "OK", [], None), ("spo2", 98.0, "OK", [], None)],
     ),
     "nonin-2": (
@@ -55,7 +55,7 @@ CASES = {
         [("pr", 72.0, "QUESTIONABLE", ["ARTEFACT"], None), ("spo2", 96.0, "QUESTIONABLE", ["ARTEFACT"], None)],
     ),
     "nonin-8": (
-        bytes([0x82, 0x00, 0x48, 0x60, 0xC2, 0x03, 0x7F, 0x7F]),
+        bytes([0x82, 0x00, 0x48, 0x60]) * 2 + bytes([0x82, 0x00, 0x48, 0x60, 0xC2, 0x03, 0x7F, 0x7F]),
         [
             ("pr", 72.0, "OK", [], None),
             ("spo2", 96.0, "OK", [], None),
@@ -64,6 +64,7 @@ CASES = {
         ],
     ),
     "masimo-ascii": (
+        b"02/22/16 22:47:44 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800\r\n"
         b"02/22/16 22:47:45 SN=0000056661 SPO2=098% BPM=097 PI=03.60% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000800\r\n"
         b"02/22/16 22:47:46 SN=0000056661 SPO2=---% BPM=--- PI=--.--% SPCO=--.-% SPMET=--.-% DESAT=-- PIDELTA=+-- ALARM=0000 EXC=000821\r\n",
         [
@@ -74,7 +75,7 @@ CASES = {
         ],
     ),
     "accutorr": (
-        b">P:097,072,128,094,078,000,000,000,002\r\n>",
+        b">P:097,072,128,094,078,000,000,000,002\r\n>" * 2,
         [
             ("spo2", 97.0, "OK", [], None),
             ("pr", 72.0, "OK", [], None),

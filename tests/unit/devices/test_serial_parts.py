@@ -98,7 +98,7 @@ def test_driver_over_loop_url_decodes_and_writes_the_start_command():
     d = SerialDriver("loop://", load_all()["cms50-v7"], FakeClock(), port_factory=lambda url, **kw: port)
     sink = Sink()
     d.start(sink)
-    port.write(frame * 3)
+    port.write(frame * 5)  # the decoder's frame lock needs 5 frames in a row
     deadline = time.monotonic() + 5
     while not sink.readings and time.monotonic() < deadline:
         time.sleep(0.01)

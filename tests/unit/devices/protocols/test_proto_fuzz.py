@@ -24,15 +24,16 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def unit(hr: int, spo2: int, k: int) -> bytes:
-    """The smallest valid unit of each protocol for one (HR, SpO2) pair."""
+    """The smallest valid unit of each protocol for one (HR, SpO2) pair: enough frames for the frame
+    lock of the protocols without a checksum, as a device sends them every second."""
     return {
-        "cms50-live5": lambda: cms50_live5_frame(k % 128, hr, spo2) * 3,
-        "cms50-v7": lambda: cms50_v7_realtime(k % 128, hr, spo2, pi=k) * 3,
+        "cms50-live5": lambda: cms50_live5_frame(k % 128, hr, spo2) * 5,
+        "cms50-v7": lambda: cms50_v7_realtime(k % 128, hr, spo2, pi=k) * 5,
         "nonin-2": lambda: nonin_packet(2, hr, spo2, 0x82, [(k * 7 + i) % 256 for i in range(25)]),
         "nonin-7": lambda: nonin_packet(7, hr, spo2, 0x82, [(k * 999 + i) % 65536 for i in range(25)]),
-        "nonin-8": lambda: nonin8_record(0x02, hr, spo2),
-        "masimo-ascii": lambda: masimo_line(1_700_000_000 + k, spo2, hr),
-        "accutorr": lambda: accutorr_line(spo2, hr, 100 + k % 50, 80, 60 + k % 7, minutes=k % 3),
+        "nonin-8": lambda: nonin8_record(0x02, hr, spo2) * 3,
+        "masimo-ascii": lambda: masimo_line(1_700_000_000 + 2 * k, spo2, hr) + masimo_line(1_700_000_001 + 2 * k, spo2, hr),
+        "accutorr": lambda: accutorr_line(spo2, hr, 100 + k % 50, 80, 60 + k % 7, minutes=k % 3) * 2,
         "hl7-mllp": lambda: hl7_oru(f"C{k}", 1_700_000_000 + k, [("hr", hr), ("spo2", spo2), ("nibp_sys", 120 + k % 9)]),
     }[NAME]()
 

@@ -2,7 +2,7 @@
 
 import math
 
-from devices.protocols.nonin import Nonin2Decoder, Nonin7Decoder, Nonin8Decoder, status_quality
+from devices.protocols.nonin import NONIN8_LOCK, PACKET_LOCK, Nonin2Decoder, Nonin7Decoder, Nonin8Decoder, status_quality
 from devices.sim.protocol_sims import nonin2_frame, nonin_packet
 from monitor.readings import Flag, Quality
 
@@ -27,7 +27,8 @@ def test_format2_packet_hr_spo2_and_pleth():
     ms = d.feed(packet2(72, 97))
     assert [(m.channel, m.value, m.quality) for m in ms] == [("pr", 72.0, Quality.OK), ("spo2", 97.0, Quality.OK)]
     [chunk] = d.take_waveform()
-    assert chunk.fs == 75.0 and len(chunk.samples) == 25 and chunk.samples[0] == 0x80 / 255
+    # the pleth counts from the frame that completes the lock: the first PACKET_LOCK - 1 frames are not kept
+    assert chunk.fs == 75.0 and len(chunk.samples) == 25 - (PACKET_LOCK - 1) and chunk.samples[0] == 0x80 / 255
     assert d.stats.frames == 25
 
 
@@ -85,11 +86,21 @@ def test_format7_sixteen_bit_pleth_and_checksum():
 
 
 def test_format8_record():
-    # status 0x82, HR 200 -> MSB 0x01, LSB 0x48, SpO2 95
+    # status 0x82, HR 200 -> MSB 0x01, LSB 0x48, SpO2 95; no checksum: values after NONIN8_LOCK records
     d = Nonin8Decoder()
-    ms = d.feed(bytes([0x82, 0x01, 0x48, 0x5F]))
-    assert [(m.channel, m.value) for m in ms] == [("pr", 200.0), ("spo2", 95.0)]
+    record = bytes([0x82, 0x01, 0x48, 0x5F])
+    assert d.feed(record * (NONIN8_LOCK - 1)) == [] and d.stats.locked is False
+    ms = d.feed(record)
+    assert [(m.channel, m.value) for m in ms] == [("pr", 200.0), ("spo2", 95.0)] and d.stats.locked
     ms = d.feed(bytes([0xC2, 0x03, 0x7F, 0x7F]))  # sensor off, HR 511, SpO2 127
-    assert all(m.quality is Quality.INVALID for m in ms)
-    d.feed(bytes([0x82, 0x01, 0x82, 0x01, 0x48, 0x5F]))
-    assert d.stats.rejected == 1
+    assert all(m.quality is Quality.INVALID for m in ms) and len(ms) == 2
+    assert d.feed(bytes([0x82, 0x01, 0x82, 0x01, 0x48, 0x5F])) == []  # cut record: searching again
+    assert d.stats.rejected == 1 and d.stats.locked is False and d.stats.lock_losses == 1
+
+
+def test_format8_fields_out_of_range_break_the_lock():
+    d = Nonin8Decoder()
+    d.feed(bytes([0x82, 0x00, 0x48, 0x60]) * NONIN8_LOCK)
+    assert d.feed(bytes([0x82, 0x04, 0x48, 0x60])) == []  # HR MSB bit 2: HR has only 9 bits
+    assert d.feed(bytes([0x82, 0x00, 0x48, 0x65])) == []  # SpO2 101
+    assert d.stats.rejected >= 2 and d.stats.locked is False
