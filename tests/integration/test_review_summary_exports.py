@@ -181,12 +181,13 @@ def test_edf_export_reads_back_with_pyedflib(hypertensive, tmp_path):
     _, doc = _load(hypertensive)
     with pyedflib.EdfReader(str(out)) as f:
         labels = f.getSignalLabels()
-        assert {"spo2", "pr", "nibp_sys", "nibp_dia", "pleth"} <= set(labels)
+        assert {"SpO2", "PR", "NIBP sys", "NIBP dia", "NIBP mean", "Pleth"} <= set(labels)
+        assert not [x for x in labels if "#" in x or "_" in x]
         assert f.getPatientCode() == "SIM-REV-1"
         start = f.getStartdatetime().replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
-        i_spo2, i_pleth, i_sys = labels.index("spo2"), labels.index("pleth"), labels.index("nibp_sys")
+        i_spo2, i_pleth, i_sys = labels.index("SpO2"), labels.index("Pleth"), labels.index("NIBP sys")
         assert f.getSampleFrequency(i_spo2) == 1 and f.getSampleFrequency(i_pleth) == 75
-        assert f.getPhysicalDimension(i_sys) == "mm[Hg]"
+        assert f.getPhysicalDimension(i_sys) == "mmHg" and f.getPhysicalDimension(i_pleth) == "a.u."
         spo2 = f.readSignal(i_spo2)
         spo2_digital = f.readSignal(i_spo2, digital=True)
         resolution = (f.getPhysicalMaximum(i_spo2) - f.getPhysicalMinimum(i_spo2)) / 65535

@@ -14,7 +14,7 @@ from monitor.events import EventKind, SessionEvent
 from monitor.readings import Flag, Quality, Reading, WaveformBlock
 from monitor.session import DosingProtocol
 from recordings.atomic import ExportWriteError
-from recordings.edf_export import GAP_DIGITAL, write_edf
+from recordings.edf_export import DIMENSION_MAX, EDF_LABELS, GAP_DIGITAL, LABEL_MAX, write_edf
 from recordings.fhir_export import WINDOW_S, bundle_from
 from recordings.reader import DeviceRecord, SessionRecord
 
@@ -146,17 +146,17 @@ def test_edf_gaps_are_the_sentinel_and_cuff_values_hold(tmp_path):
     with pyedflib.EdfReader(str(path)) as f:
         labels = f.getSignalLabels()
         assert f.getStartdatetime().replace(tzinfo=UTC).timestamp() == T
-        i = labels.index("spo2")
+        i = labels.index("SpO2")
         d, v = f.readSignal(i, digital=True), f.readSignal(i)
         res = (f.getPhysicalMaximum(i) - f.getPhysicalMinimum(i)) / 65535
         assert all(abs(v[k] - (95.0 + (k % 3))) <= res for k in range(10))
         assert d[10] == GAP_DIGITAL  # INVALID
         assert d[11] == GAP_DIGITAL and d[19] == GAP_DIGITAL  # silence: not filled beyond one second
         assert abs(v[24] - 90.5) <= res
-        s = labels.index("nibp_sys")
+        s = labels.index("NIBP sys")
         ds, vs = f.readSignal(s, digital=True), f.readSignal(s)
         assert ds[4] == GAP_DIGITAL and all(abs(x - 130) < 0.01 for x in vs[5:25])  # held until the next cycle
-        p = labels.index("pleth")
+        p = labels.index("Pleth")
         dp = f.readSignal(p, digital=True)
         assert f.getSampleFrequency(p) == 75
         assert np.all(dp[:75] == GAP_DIGITAL)  # before the first block
@@ -172,3 +172,43 @@ def test_edf_gaps_are_the_sentinel_and_cuff_values_hold(tmp_path):
 def test_edf_of_a_session_without_data_is_refused(tmp_path):
     with pytest.raises(ExportWriteError, match="nothing to write"):
         write_edf(tmp_path / "x.edf", session(), [], [], [])
+
+
+def test_edf_labels_and_dimensions_follow_edf_plus(tmp_path):
+    OX2 = "sim:oximeter2"
+    rs = [Reading(src, ch, T + i + 0.3, v) for i in range(5) for src in (OX, OX2) for ch, v in (("spo2", 96.0), ("pr", 70.0))]
+    rs += [Reading(CUFF, c, T + 2.5, v) for c, v in (("nibp_sys", 130.0), ("nibp_dia", 80.0), ("nibp_map", 97.0))]
+    rs += [Reading(OX, "rr", T + 1.3, 14.0), Reading(OX, "temp", T + 1.3, 36.6)]
+    blocks = [WaveformBlock(OX, "pleth", T, 75.0, np.linspace(0.0, 1.0, 75 * 5))]
+    path = tmp_path / "x.edf"
+    write_edf(path, session(), rs, blocks, [])
+    with pyedflib.EdfReader(str(path)) as f:
+        got = {(f.getLabel(i), f.getPhysicalDimension(i), f.getTransducer(i)) for i in range(f.signals_in_file)}
+    assert got == {
+        ("SpO2", "%", "sim:oximeter"),
+        ("SpO2 2", "%", "sim:oximeter2"),
+        ("PR", "/min", "sim:oximeter"),
+        ("PR 2", "/min", "sim:oximeter2"),
+        ("NIBP sys", "mmHg", "sim:cuff"),
+        ("NIBP dia", "mmHg", "sim:cuff"),
+        ("NIBP mean", "mmHg", "sim:cuff"),
+        ("RR", "/min", "sim:oximeter"),
+        ("Temp", "degC", "sim:oximeter"),
+        ("Pleth", "a.u.", "sim:oximeter"),
+    }
+    raw = path.read_bytes()
+    n = int(raw[252:256])
+    labels = [raw[256 + 16 * k : 256 + 16 * (k + 1)] for k in range(n)]
+    dims = [raw[256 + n * (16 + 80) + 8 * k : 256 + n * (16 + 80) + 8 * (k + 1)] for k in range(n)]
+    assert b"SpO2 2          " in labels and b"a.u.    " in dims and b"EDF Annotations " in labels
+
+
+def test_every_exported_channel_has_an_edf_label_that_fits():
+    from monitor.channels import CHANNELS
+
+    assert set(EDF_LABELS) == set(CHANNELS) - {"cuff"}
+    assert all(len(x) + 2 <= LABEL_MAX and x.isascii() for x in EDF_LABELS.values())  # room for " 2"
+    from recordings.edf_export import EDF_DIMENSIONS
+
+    units = {EDF_DIMENSIONS.get(CHANNELS[c].ucum, CHANNELS[c].ucum) for c in EDF_LABELS}
+    assert all(len(u) <= DIMENSION_MAX and u.isascii() for u in units)
