@@ -4,9 +4,12 @@ signal-analysis tools.
 Layout and the choices EDF forces on us:
 
 * Data records of 1 s. Start time = the first data second (whole seconds; EDF+ header time).
-* One signal per (channel, device): label = channel code (``spo2``, ``nibp_sys``, ``pleth``; with
-  ``#2``, ``#3`` appended if two devices give the same channel), transducer = the device source,
-  physical dimension = UCUM unit.
+* One signal per (channel, device): label = the EDF+ signal label of ``EDF_LABELS`` (``SpO2``,
+  ``NIBP sys``, ``Pleth``; `` 2``, `` 3`` appended if two devices give the same channel), transducer
+  = the device source, physical dimension = the EDF+ spelling of the unit (``EDF_DIMENSIONS``:
+  ``mmHg`` not UCUM ``mm[Hg]``, ``a.u.`` for the normalised pleth). EDF+ (https://www.edfplus.info/
+  specs/edfplus.html, "Standard texts") names a signal by its type and keeps labels within 16 and
+  dimensions within 8 ASCII characters; EDFbrowser and MNE show these fields as they are.
 * Numeric (~1 Hz) channels at 1 Hz: the last valid value received in each second. A value may fill
   the one following empty second (receive jitter); longer silences are gaps.
 * Episodic channels (NIBP) at 1 Hz, each cuff value held until the next cuff cycle (that is what
@@ -59,8 +62,34 @@ JITTER_FILL_S: Final = 1  # a 1 Hz value may fill this many following empty seco
 _ALARM_TRANSITIONS: Final = frozenset({"raised", "escalated", "acknowledged", "cleared", "paused", "resumed", "latched"})
 
 
+#: EDF+ signal label per channel (≤ 16 ASCII characters): the monitor's own on-screen labels,
+#: ASCII ("SpO2", not "SpO₂"). The live cuff pressure is not exported.
+EDF_LABELS: Final = {
+    "hr": "HR",
+    "pr": "PR",
+    "spo2": "SpO2",
+    "nibp_sys": "NIBP sys",
+    "nibp_dia": "NIBP dia",
+    "nibp_map": "NIBP mean",
+    "abp_sys": "ART sys",
+    "abp_dia": "ART dia",
+    "abp_map": "ART mean",
+    "rr": "RR",
+    "temp": "Temp",
+    "pleth": "Pleth",
+    "ecg_ii": "ECG II",
+    "abp": "ART",
+}
+#: EDF+ physical dimension per UCUM unit (≤ 8 ASCII characters); units not listed are written as
+#: they are ("%", "/min", "mV"). "a.u.": arbitrary units, for the normalised (unitless) pleth.
+EDF_DIMENSIONS: Final = {"mm[Hg]": "mmHg", "Cel": "degC", "1": "a.u."}
+LABEL_MAX: Final = 16
+DIMENSION_MAX: Final = 8
+
+
 @dataclass(slots=True)
 class _Signal:
+    channel: str
     label: str
     unit: str
     source: str
@@ -155,7 +184,7 @@ def _numeric_signals(readings: Sequence[Reading], start: float, n_rec: int) -> l
                 values[i] = r.value if r.valid else np.nan
                 last_valid[i] = True
         _fill(values, last_valid, hold=None if episodic else JITTER_FILL_S)
-        out.append(_Signal(channel, CHANNELS[channel].ucum, source, 1, values))
+        out.append(_signal(channel, source, 1, values))
     return _unique_labels(out)
 
 
@@ -192,23 +221,33 @@ def _waveform_signals(blocks: Sequence[WaveformBlock], start: float, n_rec: int)
             lo, hi = max(i0, 0), min(i0 + b.n, n)
             if hi > lo:
                 values[lo:hi] = b.samples[lo - i0 : hi - i0]
-        out.append(_Signal(channel, CHANNELS[channel].ucum, source, round(fs), values))
+        out.append(_signal(channel, source, round(fs), values))
     return _unique_labels(out)
 
 
+def _signal(channel: str, source: str, fs: int, values: np.ndarray) -> _Signal:
+    unit = CHANNELS[channel].ucum
+    return _Signal(channel, EDF_LABELS[channel], EDF_DIMENSIONS.get(unit, unit), source, fs, values)
+
+
 def _unique_labels(signals: list[_Signal]) -> list[_Signal]:
+    """A second device of the same channel reads "SpO2 2" (a readable suffix, not an internal id)."""
     seen: dict[str, int] = {}
     for s in signals:
         seen[s.label] = seen.get(s.label, 0) + 1
         if seen[s.label] > 1:
-            s.label = f"{s.label}#{seen[s.label]}"
+            s.label = f"{s.label} {seen[s.label]}"
+        if len(s.label) > LABEL_MAX or not s.label.isascii() or len(s.unit) > DIMENSION_MAX or not s.unit.isascii():
+            raise ExportWriteError(
+                f"EDF signal label {s.label!r} / dimension {s.unit!r} do not fit EDF+ (16 / 8 ASCII characters)"
+            )
     return signals
 
 
 def _physical_range(sig: _Signal) -> tuple[float, float]:
     """Whole numbers (the EDF header keeps 8 characters); the minimum is 1 unit below the lowest
     value the channel can hold, so the gap sentinel is never a measurement."""
-    lo, hi = CHANNELS[sig.label.split("#")[0]].display_range
+    lo, hi = CHANNELS[sig.channel].display_range
     finite = sig.values[np.isfinite(sig.values)]
     if finite.size:
         lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))

@@ -152,17 +152,23 @@ def test_fhir_export_validates_as_r4_bundle(hypertensive, tmp_path):
     cuff_cycles = {(r["source"], r["t"]) for r in doc["readings"] if r["channel"] == "nibp_sys" and r["value"] is not None}
     assert len(panels) == len(cuff_cycles) > 5
     peak = max(panels, key=lambda p: p.component[0].valueQuantity.value)
-    assert [c.code.coding[0].code for c in peak.component] == ["8480-6", "8462-4"]
+    assert [c.code.coding[0].code for c in peak.component] == ["8480-6", "8462-4", "8478-0"]  # MAP in the panel
     assert {c.valueQuantity.code for c in peak.component} == {"mm[Hg]"}
     assert peak.component[0].valueQuantity.value > 180
     spo2 = [r for r in resources if r.code.coding[0].code == "59408-5"]
     assert spo2 and {c.code for c in spo2[0].code.coding} == {"59408-5", "2708-6", "150456"}
-    assert spo2[0].valueQuantity.system == "http://unitsofmeasure.org" and spo2[0].valueQuantity.code == "%"
+    assert spo2[0].valueSampledData.origin.system == "http://unitsofmeasure.org"
+    assert spo2[0].valueSampledData.origin.code == "%" and spo2[0].valueSampledData.period == 1000
+    samples = [float(x) for r in spo2 for x in r.valueSampledData.data.split(" ") if x != "E"]
     valid_spo2 = [r for r in doc["readings"] if r["channel"] == "spo2" and r["value"] is not None]
-    assert len(spo2) == len(valid_spo2)  # INVALID readings are omitted
-    hr = [r for r in resources if r.code.coding[0].code == "8867-4"]
-    assert hr and hr[0].valueQuantity.code == "/min" and hr[0].device.identifier.value
-    assert raw["entry"][0]["resource"]["effectiveDateTime"].endswith("Z")
+    assert len(samples) >= 0.95 * len(valid_spo2)  # a second with two readings keeps the later one
+    assert len(spo2) <= math.ceil(len(valid_spo2) / 300) + 1  # 5-min windows, not one resource per second
+    pr = [r for r in resources if r.code.coding[0].code == "8889-8"]
+    assert pr and pr[0].valueSampledData.origin.code == "/min" and pr[0].device.identifier.value
+    assert not [r for r in resources if r.code.coding[0].code == "8867-4"]  # the simulation has no ECG
+    assert len(resources) < 200
+    first = raw["entry"][0]["resource"]
+    assert (first.get("effectiveDateTime") or first["effectivePeriod"]["start"]).endswith("Z")
 
 
 def test_edf_export_reads_back_with_pyedflib(hypertensive, tmp_path):
@@ -175,12 +181,13 @@ def test_edf_export_reads_back_with_pyedflib(hypertensive, tmp_path):
     _, doc = _load(hypertensive)
     with pyedflib.EdfReader(str(out)) as f:
         labels = f.getSignalLabels()
-        assert {"spo2", "pr", "nibp_sys", "nibp_dia", "pleth"} <= set(labels)
+        assert {"SpO2", "PR", "NIBP sys", "NIBP dia", "NIBP mean", "Pleth"} <= set(labels)
+        assert not [x for x in labels if "#" in x or "_" in x]
         assert f.getPatientCode() == "SIM-REV-1"
         start = f.getStartdatetime().replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
-        i_spo2, i_pleth, i_sys = labels.index("spo2"), labels.index("pleth"), labels.index("nibp_sys")
+        i_spo2, i_pleth, i_sys = labels.index("SpO2"), labels.index("Pleth"), labels.index("NIBP sys")
         assert f.getSampleFrequency(i_spo2) == 1 and f.getSampleFrequency(i_pleth) == 75
-        assert f.getPhysicalDimension(i_sys) == "mm[Hg]"
+        assert f.getPhysicalDimension(i_sys) == "mmHg" and f.getPhysicalDimension(i_pleth) == "a.u."
         spo2 = f.readSignal(i_spo2)
         spo2_digital = f.readSignal(i_spo2, digital=True)
         resolution = (f.getPhysicalMaximum(i_spo2) - f.getPhysicalMinimum(i_spo2)) / 65535
