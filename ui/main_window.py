@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QRect, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -168,6 +168,9 @@ class MainWindow(QMainWindow):
     def show_on_screen(self) -> None:
         """Show the window filling its screen's available area (maximised where a window manager
         maximises; set to that geometry where there is none, e.g. a kiosk X server)."""
+        if QGuiApplication.platformName() == "offscreen":  # no real screen: keep the documented 1280×800
+            self.show()
+            return
         screen = self.screen()
         area = screen.availableGeometry()
         self.set_compact(area.width() < COMPACT_BELOW[0] or area.height() < COMPACT_BELOW[1])

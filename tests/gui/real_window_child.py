@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from monitor import observations as ob
 from monitor.clock import FakeClock
 from monitor.core import Core
+from monitor.events import NoticeLevel, TechnicalNotice
 from monitor.ports import DeviceInfo
 from monitor.readings import DeviceStatus, LinkState, Reading
 from monitor.schedule import load_templates
@@ -212,6 +213,11 @@ class Walk:
         )
         dialog.close()
         self.settle()
+
+        text = "The previous run ended with an internal error; report: /var/lib/session-monitor/crash/2026-12-07T06-10-44.txt"
+        core.post_notice(TechnicalNotice("app.previous-crash", text, NoticeLevel.WARNING, clock.now()))
+        self.settle()
+        self.report("notice", banner=w.banner.texts())
         if len(sys.argv) > 1:  # a screenshot of the real window (for looking at, and the README)
             screen = w.screen()
             screen.grabWindow(0).save(sys.argv[1], "PNG")

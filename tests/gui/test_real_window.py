@@ -107,6 +107,13 @@ def test_window_fills_the_screen_and_no_text_ever_resizes_it(screen):
         assert w <= d["available"][2] and h <= d["available"][3], f"{size} after {step}: minimum size {w}×{h}"
 
 
+def test_a_technical_notice_is_shown_without_resizing_the_window(screen):
+    size, steps = screen
+    d = steps["notice"]
+    assert any("previous run ended" in t for t in d["banner"]), d["banner"]
+    assert d["frame"] == d["available"], f"{size}: window {d['frame']} with a notice on a screen of {d['available']}"
+
+
 def test_alarm_bar_tiles_buttons_and_status_line_are_on_the_screen(screen):
     """Defect 5: at 1366×768 the device status line fell off the bottom; at 1024×600 the window
     could not be shown at all."""
