@@ -193,7 +193,7 @@ class _Controller:
         self._screenshot_taken = False
         self.adapter = CoreAdapter.for_core(self._core)
         self.window = MainWindow(self._core, self._clock, self.adapter, sound=QtAlarmSound())
-        self.window.show()
+        self.window.show_on_screen()  # fitted to the screen it is on (issue 14)
         self._timer = QTimer()
         self._timer.setInterval(CONTROL_INTERVAL_MS)
         self._timer.timeout.connect(self._control)

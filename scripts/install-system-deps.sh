@@ -9,9 +9,11 @@ want_pg=0
 pkgs=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libxkbcommon-x11-0 libdbus-1-3 libglib2.0-0
       libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0
       libxcb-xinerama0 libxcb-randr0 libxcb-xfixes0
-      libpulse0)  # libpulse0: QtMultimedia, which plays the alarm tones
-# for the tests: PostgreSQL, and poppler-utils (pdftotext reads the PDF report back)
-[ "$want_pg" = 1 ] && pkgs+=(postgresql poppler-utils)
+      libpulse0   # libpulse0: QtMultimedia, which plays the alarm tones
+      fonts-dejavu-core)  # the fonts ui/theme.py falls back to; the glyph tests check against them
+# for the tests: PostgreSQL, poppler-utils (pdftotext reads the PDF report back), and a real X
+# server with xdotool (tests/gui/test_real_window.py shows the dashboard at real screen sizes)
+[ "$want_pg" = 1 ] && pkgs+=(postgresql poppler-utils xvfb xdotool)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -20,11 +20,13 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -109,6 +111,7 @@ class AlarmLimitsDialog(QDialog):
         self.setWindowTitle(f"Alarm limits — {preset.name}")
         self.resize(1100, 520)
         self.preset_label = QLabel(f"Active preset: {preset.name}. Limits apply at once and are recorded with your name.")
+        self.preset_label.setWordWrap(True)
         self.preset_label.setFont(theme.font(theme.SMALL_PX, bold=True))
         self.error_label = QLabel("")
         self.error_label.setWordWrap(True)
@@ -158,7 +161,17 @@ class AlarmLimitsDialog(QDialog):
         hr_row.addWidget(self.hr_label, 1)
         hr_row.addWidget(self.hr_confirm_button)
 
-        layout = QVBoxLayout(self)
+        # in a scroll area, so the dialog fits the room beside the tiles on any screen (issue 14:
+        # no dialog may hide the alarm bar or the tiles)
+        content = QWidget()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
         layout.addWidget(self.preset_label)
         layout.addWidget(self.table, 1)
         layout.addLayout(hr_row)

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from PySide6.QtCore import QRectF, Qt, Slot
-from PySide6.QtGui import QAction, QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QRect, QRectF, Qt, Slot
+from PySide6.QtGui import QAction, QColor, QFontMetrics, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -94,6 +96,47 @@ def countdown_text(seconds: float) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+class AlarmMessage(QLabel):
+    """The most urgent alarm's message, always whole (issue 14): it wraps, and asks the layout for
+    the height its lines need at the width it got; a message needing more than two lines at the
+    bar's size is set smaller rather than cut."""
+
+    LARGE_PX: Final = 26
+    SMALL_PX: Final = 20
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setObjectName("alarmMessage")
+        self.setFont(theme.font(self.LARGE_PX, bold=True))
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumHeight(46)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _needed(self, px: int) -> int:
+        fm = QFontMetrics(theme.font(px, bold=True))
+        width = max(1, self.contentsRect().width())
+        return fm.boundingRect(QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), self.text()).height()
+
+    def _fit(self) -> None:
+        px = self.LARGE_PX
+        if self._needed(px) > 2 * QFontMetrics(theme.font(px, bold=True)).lineSpacing() + 2:
+            px = self.SMALL_PX
+        if self.font().pixelSize() != px:
+            self.setFont(theme.font(px, bold=True))
+        height = max(46, self._needed(px) + 4)
+        if self.minimumHeight() != height:
+            self.setMinimumHeight(height)
+
+
 class AlarmBar(QFrame):
     """The most urgent visible condition, the inactivation indicator and the operator's buttons."""
 
@@ -115,12 +158,7 @@ class AlarmBar(QFrame):
         self._background, self._border, self._border_px = theme.PANEL, theme.PANEL_BORDER, 1  # set by _render
         self.renders = 0  # style changes (tests)
 
-        self.message = QLabel("No alarms")
-        self.message.setObjectName("alarmMessage")
-        self.message.setFont(theme.font(26, bold=True))
-        self.message.setTextFormat(Qt.TextFormat.PlainText)
-        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.message.setMinimumHeight(46)
+        self.message = AlarmMessage("No alarms")
         self.more = QLabel("")
         self.more.setFont(theme.font(theme.SMALL_PX, bold=True))
         self.indicator = QLabel("")
@@ -166,24 +204,48 @@ class AlarmBar(QFrame):
         self.symptoms_button.setVisible(False)  # on the bar while severe hypertension is present or symptoms are ticked
         self._symptoms_dialog: QWidget | None = None
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 8, 4)
-        row.setSpacing(8)
-        row.addWidget(self.message, 1)
-        row.addWidget(self.more)
-        row.addWidget(self.indicator)
-        for b in (
+        # the message takes the room it needs (wrapped, never cut); the buttons give way: on a small
+        # screen they go onto two rows (``set_button_rows``)
+        text = QVBoxLayout()
+        text.setSpacing(2)
+        text.addWidget(self.message, 1)
+        info = QHBoxLayout()
+        info.addWidget(self.indicator)
+        info.addWidget(self.more)
+        info.addStretch(1)
+        text.addLayout(info)
+        self._buttons = (
             self.ack_button,
             self.pause_button,
             self.more_button,
             self.resume_button,
             self.symptoms_button,
             self.limits_button,
-        ):
-            b.setMinimumHeight(40)
+        )
+        self._grid = QGridLayout()
+        self._grid.setSpacing(4)
+        for b in self._buttons:
+            b.setMinimumHeight(34)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-            row.addWidget(b)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        row.setSpacing(8)
+        row.addLayout(text, 1)
+        row.addLayout(self._grid)
+        self.button_rows = 0
+        self.set_button_rows(1)
         self._render(None, False)
+
+    def set_button_rows(self, rows: int) -> None:
+        """Lay the buttons out on ``rows`` rows (2 on small screens, so the message keeps its room)."""
+        if rows == self.button_rows:
+            return
+        self.button_rows = rows
+        for b in self._buttons:
+            self._grid.removeWidget(b)
+        per_row = -(-len(self._buttons) // rows)
+        for i, b in enumerate(self._buttons):
+            self._grid.addWidget(b, i // per_row, i % per_row)
 
     # ---- state from the core ------------------------------------------------------------------
     @property
@@ -204,11 +266,6 @@ class AlarmBar(QFrame):
         if self.message.text() != text:
             self.message.setText(text)
             self.message.setToolTip(text)
-        # a HIGH message is never cut off (a hypertensive crisis ends in "refer for emergency care"):
-        # it may take more lines; lower priorities stay on one line so the bar keeps its height
-        wrap = top is not None and top.priority is AlarmPriority.HIGH
-        if self.message.wordWrap() != wrap:
-            self.message.setWordWrap(wrap)
         hidden = sum(1 for c in state.conditions if c.visible) - (0 if top is None else 1)
         self.more.setText(f"+{hidden} more" if hidden > 0 else "")
         self.ack_button.setEnabled(any(c.state is not ConditionState.ACKNOWLEDGED for c in state.conditions))
@@ -232,7 +289,7 @@ class AlarmBar(QFrame):
             if self.indicator.isVisible():
                 self.indicator.setVisible(False)
             return
-        text = f"🔕 {state.inactivation.label}"
+        text = state.inactivation.label  # words, not a bell glyph the installed fonts may lack
         remaining = state.remaining_s(now)
         if remaining is not None:
             text += f" {countdown_text(remaining)}"

@@ -15,8 +15,8 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QPoint, QRect, Qt, Signal, Slot
+from PySide6.QtGui import QGuiApplication, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 TILE_COLUMN_WIDTH_PX = 360
 #: The observations / alarm-log column beside the trends.
 SIDE_COLUMN_WIDTH_PX = 320
+#: Below this window size (w, h) the small-screen layout is used: four stacked tiles and a side
+#: column need about 1272 × 790 px.
+COMPACT_BELOW = (1280, 800)
 
 
 def hms(seconds: float) -> str:
@@ -132,20 +135,21 @@ class MainWindow(QMainWindow):
         self._alarm_state: AlarmState | None = None
         self._limits_dialog: QWidget | None = None
 
-        left = QVBoxLayout()
+        self.plots = QWidget()  # the sweep over the trends; on a small screen a tab beside the lists
+        left = QVBoxLayout(self.plots)
+        left.setContentsMargins(0, 0, 0, 0)
         left.setSpacing(4)
         left.addWidget(self.waveform, 1)
-        plots_and_events = QHBoxLayout()
-        plots_and_events.addWidget(self.trends, 1)
-        plots_and_events.addWidget(self.side_tabs)
-        left.addLayout(plots_and_events, 5)
-        body = QHBoxLayout()
+        left.addWidget(self.trends, 5)
+        self._body = body = QHBoxLayout()
         body.setSpacing(8)
-        body.addLayout(left, 1)
+        body.addWidget(self.plots, 1)
+        body.addWidget(self.side_tabs)
         body.addWidget(self.tiles)
+        self.compact = False
         central = QWidget()
         central.setObjectName("dashboard")
-        layout = QVBoxLayout(central)
+        self._central_layout = layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 8, 8, 6)
         layout.setSpacing(6)
         layout.addWidget(self.header)
@@ -159,6 +163,82 @@ class MainWindow(QMainWindow):
         adapter.frame.connect(self.refresh)
         adapter.event_received.connect(self.on_event_received)
         self._refresh_labels(clock.now())
+
+    # ---- fitting the screen (issue 14: 1024×600 up to 1920×1080) -----------------------------------
+    def show_on_screen(self) -> None:
+        """Show the window filling its screen's available area (maximised where a window manager
+        maximises; set to that geometry where there is none, e.g. a kiosk X server)."""
+        if QGuiApplication.platformName() == "offscreen":  # no real screen: keep the documented 1280×800
+            self.show()
+            return
+        screen = self.screen()
+        area = screen.availableGeometry()
+        self.set_compact(area.width() < COMPACT_BELOW[0] or area.height() < COMPACT_BELOW[1])
+        self.setGeometry(area)
+        self.showMaximized()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        size = event.size()
+        self.set_compact(size.width() < COMPACT_BELOW[0] or size.height() < COMPACT_BELOW[1])
+        super().resizeEvent(event)
+
+    def set_compact(self, compact: bool) -> None:
+        """The small-screen layout: tiles in a 2 × 2 block taking most of the width, the trends,
+        observations and alarm log as tabs beside them, the alarm buttons on two rows and the
+        observation buttons without their hotkeys. The tiles stay the largest element."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        if compact:
+            self._body.removeWidget(self.plots)
+            self.side_tabs.insertTab(0, self.plots, "Trends")
+            self.side_tabs.setCurrentIndex(0)
+            self.side_tabs.setMinimumWidth(0)
+            self.side_tabs.setMaximumWidth(16_777_215)
+            self._body.setStretchFactor(self.side_tabs, 2)
+            self.tiles.setMinimumWidth(0)
+            self.tiles.setMaximumWidth(16_777_215)
+            self._body.setStretchFactor(self.tiles, 3)
+            self.tiles.set_columns(2)
+        else:
+            self.side_tabs.removeTab(self.side_tabs.indexOf(self.plots))
+            self._body.insertWidget(0, self.plots, 1)
+            self.plots.setVisible(True)
+            self.side_tabs.setFixedWidth(SIDE_COLUMN_WIDTH_PX)
+            self._body.setStretchFactor(self.side_tabs, 0)
+            self.tiles.set_columns(1)
+            self.tiles.setFixedWidth(TILE_COLUMN_WIDTH_PX)
+            self._body.setStretchFactor(self.tiles, 0)
+        self.alarm_bar.set_button_rows(2 if compact else 1)
+        self.observations.set_compact(compact)
+        self.clinician_label.setVisible(not compact)  # its text is in the patient label's tooltip
+        self.clock_suffix.setMaximumWidth(0 if compact else 16_777_215)
+        self.clock_time.setFont(theme.font(34 if compact else theme.CLOCK_PX, bold=True, numeric=True))
+        self._header_row.setContentsMargins(*((8, 2, 8, 2) if compact else (14, 6, 14, 6)))
+        self._header_row.setSpacing(6 if compact else 12)
+        self._central_layout.setContentsMargins(*((4, 4, 4, 2) if compact else (8, 8, 8, 6)))
+        self._central_layout.setSpacing(3 if compact else 6)
+        for b in (self.devices_button, self.new_session_button, self.dose_button, self.end_button):
+            b.setMinimumHeight(34 if compact else 40)
+
+    def dialog_area(self) -> QRect:
+        """Where a dialog may go while monitoring goes on (issue 14): under the alarm bar and left
+        of the tiles, over the plots and lists; global coordinates."""
+        top_left = self.alarm_bar.mapToGlobal(QPoint(0, self.alarm_bar.height() + 4))
+        right = self.tiles.mapToGlobal(QPoint(0, 0)).x() - 8
+        bottom = self.mapToGlobal(QPoint(0, self.height())).y()
+        return QRect(top_left, QPoint(right, bottom - 1))
+
+    def place_dialog(self, dialog: QWidget) -> None:
+        """Give ``dialog`` the dialog area, its window frame included."""
+        area = self.dialog_area()
+        dialog.resize(area.size())
+        dialog.move(area.topLeft())
+        frame, inner = dialog.frameGeometry(), dialog.geometry()
+        extra_w, extra_h = frame.width() - inner.width(), frame.height() - inner.height()
+        if extra_w or extra_h:  # a window manager's frame: keep the frame inside the area
+            dialog.resize(area.width() - extra_w, area.height() - extra_h)
+            dialog.move(area.topLeft())
 
     # ---- construction ----------------------------------------------------------------------------
     def _build_header(self) -> None:
@@ -174,7 +254,7 @@ class MainWindow(QMainWindow):
         self.clinician_label.setStyleSheet(f"color: {theme.TEXT_DIM};")
         for label in (self.patient_label, self.protocol_label, self.clinician_label):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widen the window
-            label.setMinimumWidth(200)
+            label.setMinimumWidth(120)
         who = QVBoxLayout()
         who.setSpacing(0)
         who.addWidget(self.patient_label)
@@ -216,11 +296,11 @@ class MainWindow(QMainWindow):
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             buttons.addWidget(b)
 
-        row = QHBoxLayout(self.header)
+        self._header_row = row = QHBoxLayout(self.header)
         row.setContentsMargins(14, 6, 14, 6)
         row.addLayout(who, 1)  # the pseudonym gets the room (up to 32 characters)
         row.addLayout(clock)
-        row.addSpacing(28)
+        row.addSpacing(16)
         row.addLayout(buttons)
 
     def _session_info(self) -> SessionInfo | None:
@@ -282,7 +362,9 @@ class MainWindow(QMainWindow):
         dialog = AlarmLimitsDialog(self._core, self._alarm_user, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._limits_dialog = dialog
-        dialog.open()
+        self.place_dialog(dialog)
+        dialog.show()  # non-modal: the alarm bar's buttons stay usable while it is open
+        self.place_dialog(dialog)  # again, now that a window manager has framed it
         return dialog
 
     def _refresh_header(self, info: SessionInfo | None, now: float) -> None:
@@ -299,6 +381,9 @@ class MainWindow(QMainWindow):
             if label.text() != text:
                 label.setText(text)
                 label.setToolTip(text)  # the whole text, should a long pseudonym be cut
+        tip = "\n".join(t for t in who if t)  # the small-screen layout hides the clinician line
+        if self.patient_label.toolTip() != tip:
+            self.patient_label.setToolTip(tip)
         state = None if info is None else info.state
         self.new_session_button.setEnabled(state in (None, SessionState.ENDED))
         self.dose_button.setEnabled(state is SessionState.PREPARING)

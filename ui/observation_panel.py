@@ -12,17 +12,15 @@ import logging
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QRect, Qt, Slot
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
-    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMenu,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
@@ -179,6 +177,43 @@ class EventList(QWidget):
             self._on_amend(obs)
 
 
+class ChipStrip(QWidget):
+    """The checkpoint chips in rows: as many per row as fit, the rest on the next row, so every
+    checkpoint is seen whole at any window width; its height follows the rows it needs."""
+
+    SPACING = 4
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._chips: list[QLabel] = []
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(26)
+
+    def set_chips(self, chips: list[QLabel]) -> None:
+        self._chips = chips
+        self._arrange()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        x = y = row_h = 0
+        width = max(1, self.width())
+        for chip in self._chips:
+            hint = chip.sizeHint()
+            w = min(hint.width(), width)
+            if x > 0 and x + w > width:
+                x, y = 0, y + row_h + self.SPACING
+                row_h = 0
+            chip.setGeometry(QRect(x, y, w, hint.height()))
+            x += w + self.SPACING
+            row_h = max(row_h, hint.height())
+        height = max(26, y + row_h)
+        if self.height() != height:
+            self.setFixedHeight(height)
+
+
 class ObservationPanel(QWidget):
     """The strip of checkpoints and the row of observation actions (one line under the header)."""
 
@@ -196,32 +231,21 @@ class ObservationPanel(QWidget):
         self.events = EventList(self.open_amend)
         self.on_saved: Callable[[Observation], None] = lambda _o: None
 
-        self.strip = QHBoxLayout()
-        self.strip.setSpacing(4)
         self.chips: list[QLabel] = []
         self.caution_button = QPushButton()
         self.caution_button.setStyleSheet(f"background: {theme.ORANGE}; color: #000; font-weight: bold;")
         self.caution_button.setVisible(False)
         self.caution_button.clicked.connect(self.open_bp_ack)
-        strip_widget = QWidget()
-        strip_widget.setLayout(self.strip)
-        self.strip.setContentsMargins(0, 0, 0, 0)
-        self.strip.addStretch(1)
-        # In a scroll area, so a long schedule never widens the window.
-        self.strip_host = QScrollArea()
-        self.strip_host.setWidget(strip_widget)
-        self.strip_host.setWidgetResizable(True)
-        self.strip_host.setFrameShape(QFrame.Shape.NoFrame)
-        self.strip_host.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.strip_host.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.strip_host.setFixedHeight(38)
-        self.strip_host.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # chips wrap onto further rows rather than run off a small screen or widen the window
+        self.strip_host = ChipStrip()
 
         actions = QHBoxLayout()
         actions.setSpacing(4)
         self.buttons: dict[str, QPushButton] = {}
+        self._button_texts: dict[str, tuple[str, str]] = {}
         for name, text, key in ACTIONS:
             b = QPushButton(f"{text} [{key}]")
+            self._button_texts[name] = (f"{text} [{key}]", text)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             b.clicked.connect(lambda _=False, n=name: self.open(n))
             self.buttons[name] = b
@@ -250,6 +274,14 @@ class ObservationPanel(QWidget):
         layout.addLayout(actions)
         self.refresh(self._clock.now())
 
+    def set_compact(self, compact: bool) -> None:
+        """Small screens: the action buttons without their hotkeys (the tooltip says it)."""
+        for name, b in self.buttons.items():
+            full, short = self._button_texts[name]
+            b.setText(short if compact else full)
+            if compact and not b.toolTip():
+                b.setToolTip(full)
+
     # ---- per label refresh -----------------------------------------------------------------------
     def refresh(self, now: float) -> None:
         """Checkpoint chips, the caution button and which actions are enabled (~4 Hz)."""
@@ -263,9 +295,8 @@ class ObservationPanel(QWidget):
         self.last_status = status
         chips = [] if status is None else list(status.checkpoints)
         while len(self.chips) < len(chips):
-            chip = QLabel()
+            chip = QLabel(self.strip_host)
             chip.setContentsMargins(6, 1, 6, 1)
-            self.strip.insertWidget(len(self.chips), chip)
             self.chips.append(chip)
         for i, chip in enumerate(self.chips):
             if i >= len(chips):
@@ -278,11 +309,8 @@ class ObservationPanel(QWidget):
                 chip.setStyleSheet(STATE_STYLE[c.state])
                 chip.setToolTip(c.checkpoint.source)
             chip.setVisible(True)
+        self.strip_host.set_chips(self.chips[: len(chips)])
         self.strip_host.setVisible(bool(chips))
-        urgent = [i for i, c in enumerate(chips) if c.state is CheckState.DUE_NOW]
-        if urgent and urgent[0] != self._shown_chip:  # keep what is due now in view
-            self._shown_chip = urgent[0]
-            self.strip_host.ensureWidgetVisible(self.chips[urgent[0]])
         if status is not None:
             self.buttons["discharge"].setToolTip("\n".join(status.discharge.reasons) or "Discharge allowed")
         gate = None

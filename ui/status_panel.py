@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from monitor.core import DeviceView
@@ -41,17 +42,42 @@ def device_state_text(dev: DeviceView, now: float) -> tuple[str, str]:
 
 
 class _DeviceLabel(QLabel):
+    """One device's state, elided to the room it gets, with the whole text in its tooltip: a long
+    reason ("lost: connection lost: … reconnecting") must never widen the window (issue 14)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.colour = ""
+        self.full_text = ""
         self.setFont(theme.font(theme.SMALL_PX))
+        self.setTextFormat(Qt.TextFormat.PlainText)
 
     def show_state(self, text: str, colour: str) -> None:
-        if self.text() != text:
-            self.setText(text)
+        if self.full_text != text:
+            self.full_text = text
+            self.setToolTip(text)
+            self._elide()
+            self.updateGeometry()
         if colour != self.colour:  # style sheets only on change
             self.colour = colour
             self.setStyleSheet(f"color: {colour};")
+
+    def sizeHint(self) -> QSize:
+        fm = self.fontMetrics()
+        return QSize(fm.horizontalAdvance(self.full_text) + 4, fm.height())
+
+    def minimumSizeHint(self) -> QSize:
+        fm = self.fontMetrics()
+        return QSize(min(self.sizeHint().width(), fm.horizontalAdvance("● Bedside device: no data for 00 s") + 4), fm.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(0, self.contentsRect().width()))
+        if self.text() != shown:
+            self.setText(shown)
 
 
 class DeviceStatusLine(QFrame):
@@ -72,8 +98,11 @@ class DeviceStatusLine(QFrame):
         self._layout.addStretch(1)
 
     def texts(self) -> dict[str, str]:
-        """Shown text per device source (tests)."""
-        return {source: label.text() for source, label in self._labels.items()}
+        """The whole text per device source (what is shown, before eliding, and its tooltip)."""
+        return {source: label.full_text for source, label in self._labels.items()}
+
+    def labels(self) -> dict[str, QLabel]:
+        return dict(self._labels)
 
     def colours(self) -> dict[str, str]:
         return {source: label.colour for source, label in self._labels.items()}

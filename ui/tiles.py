@@ -269,12 +269,25 @@ class TilesPanel(QWidget):
         self.spo2 = NumericTile(CHANNELS["spo2"].label, _unit_label("spo2"), theme.channel_colour("spo2"))
         self.nibp = NumericTile("NIBP", _unit_label("nibp_sys"), theme.channel_colour("nibp_sys"), "888/888", secondary_px=40)
         self.rr = NumericTile(CHANNELS["rr"].label, _unit_label("rr"), theme.channel_colour("rr"))
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        for row, tile in enumerate((self.hr, self.spo2, self.nibp, self.rr)):
-            layout.addWidget(tile, row, 0)
-            layout.setRowStretch(row, 1)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setSpacing(6)
+        self.columns = 0
+        self.set_columns(1)
+
+    def set_columns(self, columns: int) -> None:
+        """One column of four tiles, or a 2 × 2 block on a screen too low for four (issue 14)."""
+        if columns == self.columns:
+            return
+        self.columns = columns
+        tiles = (self.hr, self.spo2, self.nibp, self.rr)
+        for tile in tiles:
+            self._grid.removeWidget(tile)
+        for row in range(4):
+            self._grid.setRowStretch(row, 0)
+        for i, tile in enumerate(tiles):
+            self._grid.addWidget(tile, i // columns, i % columns)
+            self._grid.setRowStretch(i // columns, 1)
 
     @Slot(float)
     def refresh(self, now: float) -> None:

@@ -36,7 +36,7 @@ def test_crisis_symptoms_from_the_alarm_bar_make_severe_hypertension_high(qtbot,
     frame()
     assert bar.message.text() == "** SBP 188 ≥ 180"
     assert bar.symptoms_button.isVisible() and bar.symptoms_button.text() == "Crisis symptoms…"
-    assert not bar.message.wordWrap()
+    assert bar.message.wordWrap()  # every priority's message wraps rather than being cut (issue 14)
 
     dialog = window.alarm_bar.open_symptoms_dialog()
     assert isinstance(dialog, CrisisSymptomsDialog) and dialog.isVisible()
