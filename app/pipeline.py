@@ -5,6 +5,7 @@ so what the tests prove is what the bedside program runs."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from monitor.clock import Clock
@@ -35,10 +36,12 @@ class _NoticeRelay:
 class Pipeline:
     def __init__(self, clock: Clock, db_url: str | None) -> None:
         from recordings.database import open_database
+        from recordings.journal import recover_pending
         from recordings.recorder import Recorder
 
         self.clock = clock
         self.db: Database = open_database(db_url)  # StorageError before anything is started
+        recover_pending(self.db)  # emergency journals of an earlier run (recordings.journal) go back in first
         relay = _NoticeRelay()
         self.recorder: Recorder = Recorder(self.db, notices=relay)
         self.core = Core(clock, self.recorder, templates=load_templates())  # protocol rules: monitor/protocol_templates
@@ -90,3 +93,11 @@ class Pipeline:
                 self.recorder.stop()
             self._running = False
             self.db.close()
+
+    def exit_status(self, code: int) -> int:
+        """After ``close``: non-zero, with a line saying what was saved where, if the database did not take everything."""
+        message = self.recorder.exit_message
+        if message is None:
+            return code
+        print(f"session-monitor: {message}", file=sys.stderr)
+        return code or 1
