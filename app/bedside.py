@@ -122,8 +122,9 @@ def run_bedside(args: argparse.Namespace) -> int:
     crash = CrashHandler()
     crash.install()
     pipeline.start()
+    code = 1
     try:
-        return _run_qt(args, pipeline, drivers, scenario, protocol, crash, replay)
+        code = _run_qt(args, pipeline, drivers, scenario, protocol, crash, replay)
     finally:
         try:
             pipeline.close(end_reason="time limit (--minutes)" if args.minutes else "program closed")
@@ -131,6 +132,7 @@ def run_bedside(args: argparse.Namespace) -> int:
             crash.uninstall()
             if replay is not None:
                 replay.close()  # after the drivers stopped reading it; removes the throw-away database
+    return pipeline.exit_status(code)  # non-zero if readings went to the emergency journal
 
 
 def _run_qt(

@@ -34,7 +34,7 @@ def run_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="session-monitor",
         description="Bedside vital-signs monitor for ketamine / esketamine dosing sessions. "
-        "Also: session-monitor export | decode | review | sign | report --help.",
+        "Also: session-monitor export | decode | review | sign | report | recover --help.",
     )
     src = p.add_mutually_exclusive_group()
     src.add_argument(
@@ -172,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
             from app.sign_cmd import sign_main
 
             return sign_main(argv[1:])
+        if argv[:1] == ["recover"]:
+            _configure_logging(False)
+            from app.recover_cmd import recover_main
+
+            return recover_main(argv[1:])
         if argv[:1] == ["report"]:
             _configure_logging(False)
             from app.report_cmd import report_main

@@ -5,6 +5,7 @@ so what the tests prove is what the bedside program runs."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from monitor.clock import Clock
@@ -37,11 +38,15 @@ class Pipeline:
     def __init__(self, clock: Clock, db_url: str | None) -> None:
         from recordings.database import open_database
         from recordings.interrupted import close_interrupted_sessions
+        from recordings.journal import recover_pending
         from recordings.recorder import Recorder
 
         self.clock = clock
         self.db: Database = open_database(db_url)  # StorageError before anything is started
-        try:  # what a killed or powered-off run left open is closed and said (issue 13, finding 6)
+        try:
+            # emergency journals of an earlier run go back in first (recordings.journal), so that what a
+            # killed or powered-off run left open then ends at its true last reading (issue 13, finding 6)
+            recover_pending(self.db)
             self.interrupted: list[InterruptedSession] = close_interrupted_sessions(self.db)
         except BaseException:
             self.db.close()
@@ -98,3 +103,11 @@ class Pipeline:
                 self.recorder.stop()
             self._running = False
             self.db.close()
+
+    def exit_status(self, code: int) -> int:
+        """After ``close``: non-zero, with a line saying what was saved where, if the database did not take everything."""
+        message = self.recorder.exit_message
+        if message is None:
+            return code
+        print(f"session-monitor: {message}", file=sys.stderr)
+        return code or 1

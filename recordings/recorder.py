@@ -21,6 +21,7 @@ import enum
 import json
 import logging
 import math
+import os
 import queue
 import threading
 import time
@@ -42,6 +43,7 @@ from monitor.events import NoticeLevel, SessionEvent, TechnicalNotice
 from monitor.ports import DeviceInfo, NoticeSink
 from monitor.readings import Reading, WaveformBlock
 from monitor.session import SessionInfo
+from recordings import journal as jr
 from recordings.database import Database, failure_reason
 from recordings.models import devices_table, events_table, readings_table, sessions_table, waveform_chunks_table
 
@@ -79,6 +81,12 @@ DEFAULT_SYNC_TIMEOUT_S: Final = 10.0
 #: A device that sends data without registering gets a row with these defaults.
 UNREGISTERED_KIND: Final = "unknown"
 UNREGISTERED_STALE_S: Final = 30.0
+#: How often the writer checks that the database file is still the one at its path.
+FILE_CHECK_S: Final = 1.0
+#: A database failing this long hands what is held in memory to the emergency journal.
+JOURNAL_AFTER_S: Final = 5.0
+#: Rows per journal line when salvaging a session from a database file that was deleted.
+SALVAGE_ROWS: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +206,7 @@ class Recorder:
         backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
         sample_backlog_limit: int = DEFAULT_SAMPLE_BACKLOG_LIMIT,
         sync_timeout_s: float = DEFAULT_SYNC_TIMEOUT_S,
+        journal: jr.Journal | None = None,
     ) -> None:
         if commit_interval_s <= 0:
             raise ValueError(f"commit_interval_s must be positive, got {commit_interval_s}")
@@ -237,6 +246,19 @@ class Recorder:
         self._write_failures = 0
         self._last_commit_utc: float | None = None
         self._last_batch_s = 0.0
+        # the emergency journal (see recordings.journal) and the database file's identity
+        self._journal = journal if journal is not None else jr.Journal(db.name)
+        self._session_rows: dict[int, dict[str, Any]] = {}
+        self._journalled_sessions: set[int] = set()
+        self._file_id: tuple[int, int] | None = None
+        self._file_size = 0
+        self._next_check = 0.0
+        self._lost: str | None = None
+        self._failing_since: float | None = None
+        self.dropped_readings = 0
+        self.dropped_samples = 0
+        #: Set at stop when anything went to the journal or was lost: the program exits non-zero with it.
+        self.exit_message: str | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -332,7 +354,10 @@ class Recorder:
         def job(s: Session) -> int:
             return _insert_one(s, insert(sessions_table).values(**row))
 
-        return int(self._call(job, "the session start"))
+        def remember(sid: Any) -> None:
+            self._session_rows[int(sid)] = dict(row)
+
+        return int(self._call(job, "the session start", on_commit=remember))
 
     def update_session(self, info: SessionInfo) -> None:
         """Store t0 (first dose) and the end of the session."""
@@ -346,7 +371,17 @@ class Recorder:
             if result.rowcount != 1:
                 raise LookupError(f"no session {sid} in {self._db.name} to update")
 
-        self._call(job, "the session times")
+        def remember(_: Any) -> None:
+            if sid in self._session_rows:
+                self._session_rows[sid].update(values)
+                self._journalled_sessions.discard(sid)  # journal the new end, if a journal is in use
+                if self._journal.path is not None or self._lost is not None:
+                    try:
+                        self._journal_session(sid, [])
+                    except OSError as exc:
+                        log.error("the end of session %d could not be journalled: %s", sid, exc)
+
+        self._call(job, "the session times", on_commit=remember)
 
     def add_event(self, session_id: int, event: SessionEvent) -> None:
         row = _event_row(session_id, event)
@@ -356,6 +391,8 @@ class Recorder:
 
         def count(_: Any) -> None:
             self._events_written += 1
+            if self._lost is not None:  # committed into a file that is gone: the journal gets it too
+                self._events.append(row)
 
         self._call(job, f"the {event.kind.value.replace('_', ' ')} event", on_commit=count)
 
@@ -421,10 +458,13 @@ class Recorder:
                 item = None
             if isinstance(item, _Stop):
                 self._drain(item.deadline)
+                self._final_account()
                 self._fail_waiting_jobs()
                 return
             if item is not None:
                 self._take(item)
+            if time.monotonic() >= self._next_check:
+                self._check_file()
             if time.monotonic() >= self._next_write:
                 self._write()
             self._check_backlog()
@@ -492,6 +532,8 @@ class Recorder:
     def _write(self) -> bool:
         """Commit the pending batch in one transaction; on an environmental failure keep it and back off."""
         self._close_chunks(everything=self._stopping)
+        if self._lost is not None:  # the database file is gone: everything goes to the journal
+            return self._to_journal()
         readings = self._take_readings(MAX_READINGS_PER_TRANSACTION)
         chunks, events = self._chunks, self._events
         if not (readings or chunks or events):
@@ -510,6 +552,8 @@ class Recorder:
                 raise
             self._readings.extendleft(reversed(readings))
             self._write_failed(exc)
+            if self._failing_since is not None and time.monotonic() - self._failing_since >= JOURNAL_AFTER_S:
+                self._to_journal()
             return False
         self._device_ids.update(new_devices)
         self._last_batch_s = time.perf_counter() - started
@@ -581,6 +625,7 @@ class Recorder:
             self._events_written += len(events)
             self._batches += 1
             self._last_commit_utc = time.time()
+        self._failing_since = None
         if self._fail_reason is not None:
             log.info("recording works again; the readings kept in memory are being saved")
             self._fail_reason = None
@@ -596,6 +641,8 @@ class Recorder:
 
     def _write_failed(self, exc: Exception) -> None:
         self._write_failures += 1
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         reason = failure_reason(exc)
         self._backoff = min(MAX_BACKOFF_S, max(self._interval, 2 * self._backoff))
         self._next_write = time.monotonic() + self._backoff
@@ -651,6 +698,8 @@ class Recorder:
                 break
             if self._backoff:
                 time.sleep(self._backoff)
+        if self._to_journal():
+            return
         log.error(
             "recorder stopped with %d readings, %d samples and %d events NOT saved: %s",
             self._backlog_readings,
@@ -658,6 +707,180 @@ class Recorder:
             len(self._events),
             self._fail_reason,
         )
+
+    # ---- the database file and the emergency journal ---------------------------------------
+
+    def _check_file(self) -> None:
+        """Is the SQLite file still the one we opened (same inode and device, not shorter)? If not, the
+        connection writes into a file nobody will see again: say so and switch to the journal."""
+        self._next_check = time.monotonic() + FILE_CHECK_S
+        path = self._db.path
+        if path is None or self._lost is not None:
+            return
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            what = "its folder was deleted" if not path.parent.exists() else "the file was deleted"
+            return self._lose(f"{what} ({path})")
+        except OSError as exc:
+            return self._lose(f"{path} cannot be checked ({exc.strerror or exc})")
+        ident = (st.st_dev, st.st_ino)
+        if self._file_id is None:
+            self._file_id = ident
+        elif ident != self._file_id:
+            return self._lose(f"{path} was replaced by another file")
+        if st.st_size < self._file_size:
+            return self._lose(f"{path} was truncated ({self._file_size} → {st.st_size} bytes)")
+        self._file_size = st.st_size
+
+    def _lose(self, reason: str) -> None:
+        self._lost = reason
+        log.error("recording lost its database file: %s", reason)
+        self._salvage()
+        self._to_journal()
+        self._post(NOTICE_KEY, self._lost_message(), NoticeLevel.CRITICAL)
+
+    def _lost_message(self) -> str:
+        return (
+            f"Recording lost its database file: {self._lost} — readings kept in memory, saving to "
+            f"{self._journal.planned_path}; memory is bounded at {self._backlog_limit} readings and "
+            f"{self._sample_backlog_limit} waveform samples (beyond: oldest waveform dropped first, then oldest readings). "
+            "Leave the program running; restore the folder and import with: session-monitor recover FILE"
+        )
+
+    def _salvage(self) -> None:
+        """Copy what was already committed for this program's sessions out of the deleted file (our
+        connection still holds it open) into the journal; best effort, said in the log if it fails."""
+        if not self._session_rows:
+            return
+        try:
+            with self._db.writer_sessions.begin() as s:
+                for sid in list(self._session_rows):
+                    self._journal_session(sid, [])
+                    lines: list[dict[str, Any]] = []
+                    r, d = readings_table.c, devices_table.c
+                    q = (
+                        select(d.source, r.channel, r.t_utc, r.value, r.quality, r.flags, r.device_t)
+                        .join(devices_table, d.id == r.device_id)
+                        .where(r.session_id == sid)
+                        .order_by(r.id)
+                    )
+                    rows = [list(x) for x in s.execute(q)]
+                    for i in range(0, len(rows), SALVAGE_ROWS):
+                        lines.append(jr.readings_line(sid, rows[i : i + SALVAGE_ROWS]))
+                    w = waveform_chunks_table.c
+                    for c in s.execute(
+                        select(d.source, w.channel, w.t0_utc, w.fs, w.n, w.dtype, w.data)
+                        .join(devices_table, d.id == w.device_id)
+                        .where(w.session_id == sid)
+                    ):
+                        lines.append(jr.chunk_line(sid, c.source, c.channel, c.t0_utc, c.fs, c.n, c.dtype, c.data))
+                    e = events_table.c
+                    for ev in s.execute(select(events_table).where(e.session_id == sid)):
+                        row = dict(ev._mapping)
+                        row.pop("id", None)
+                        lines.append(jr.event_line(row))
+                    self._journal.append(lines)
+                    log.warning("salvaged %d readings of session %d from the deleted database file", len(rows), sid)
+        except Exception as exc:  # the salvage is a bonus; what is in memory still goes to the journal
+            log.error("could not salvage the session from the deleted database file: %s", exc)
+
+    def _journal_session(self, sid: int, lines: list[dict[str, Any]]) -> None:
+        if sid not in self._journalled_sessions:
+            row = self._session_rows.get(sid)
+            if row is None:
+                row = {"patient_id": "UNKNOWN", "protocol": "unknown", "clinician": "", "started_utc": 0.0, "speed": 1.0}
+            self._journal.append([jr.session_line(sid, row)])
+            self._journalled_sessions.add(sid)
+
+    def _to_journal(self) -> bool:
+        """Append everything held in memory to the journal; keep it (bounded) if no folder takes it."""
+        self._close_chunks(everything=True)
+        readings, chunks, events = list(self._readings), self._chunks, self._events
+        lines: list[dict[str, Any]] = []
+        try:
+            for sid in {b.session_id for b in readings} | {c.session_id for c in chunks} | {e["session_id"] for e in events}:
+                self._journal_session(sid, lines)
+            for b in readings:
+                rows = [
+                    [
+                        r.source,
+                        r.channel,
+                        r.t,
+                        r.value if math.isfinite(r.value) else None,
+                        int(r.quality),
+                        int(r.flags),
+                        r.device_t,
+                    ]
+                    for r in b.readings
+                ]
+                lines.append(jr.readings_line(b.session_id, rows))
+            for c in chunks:
+                lines.append(jr.chunk_line(c.session_id, c.source, c.channel, c.t0, c.fs, c.n, CHUNK_DTYPE, c.data))
+            lines += [jr.event_line(e) for e in events]
+            self._journal.append(lines)
+        except OSError as exc:
+            log.error("the emergency journal cannot be written either (%s): readings stay in memory", exc)
+            self._enforce_bound()
+            return False
+        n_readings = sum(len(b.readings) for b in readings)
+        n_samples = sum(c.n for c in chunks)
+        self._readings.clear()
+        self._chunks, self._events = [], []
+        with self._count_lock:
+            self._backlog_readings -= n_readings
+            self._backlog_samples -= n_samples
+        for done in self._flushes:  # what was queued is safe (in the journal)
+            done.set()
+        self._flushes = []
+        return True
+
+    def _enforce_bound(self) -> None:
+        """Nothing is writable: keep memory bounded, dropping the oldest waveform first, then the oldest readings."""
+        dropped_s = dropped_r = 0
+        while self._backlog_samples > self._sample_backlog_limit and self._chunks:
+            c = self._chunks.pop(0)
+            dropped_s += c.n
+            with self._count_lock:
+                self._backlog_samples -= c.n
+        while self._backlog_readings > self._backlog_limit and self._readings:
+            b = self._readings.popleft()
+            dropped_r += len(b.readings)
+            with self._count_lock:
+                self._backlog_readings -= len(b.readings)
+        if dropped_s or dropped_r:
+            self.dropped_samples += dropped_s
+            self.dropped_readings += dropped_r
+            log.error(
+                "memory bound reached with nothing writable: dropped %d waveform samples, %d readings", dropped_s, dropped_r
+            )
+            self._post(
+                BACKLOG_NOTICE_KEY,
+                f"Recording: nothing is writable and memory is full — {self.dropped_samples} oldest waveform samples and "
+                f"{self.dropped_readings} oldest readings dropped so far (bound {self._backlog_limit} readings, "
+                f"{self._sample_backlog_limit} samples); free disk space now",
+                NoticeLevel.CRITICAL,
+            )
+
+    def _final_account(self) -> None:
+        """At stop: what the user must be told (exit non-zero) if the database did not take everything."""
+        parts = []
+        if self._journal.path is not None:
+            parts.append(
+                f"{self._journal.readings} readings, {self._journal.samples} waveform samples and {self._journal.events} "
+                f"events were saved to the emergency journal {self._journal.path} — import them with: "
+                f"session-monitor recover {self._journal.path}"
+            )
+        if self._lost is not None:
+            parts.append(f"the database file was lost ({self._lost})")
+        if self._backlog_readings or self._backlog_samples or self.dropped_readings or self.dropped_samples:
+            parts.append(
+                f"{self._backlog_readings + self.dropped_readings} readings and "
+                f"{self._backlog_samples + self.dropped_samples} samples could not be saved anywhere"
+            )
+        self._journal.close()
+        if parts:
+            self.exit_message = "Recording: " + "; ".join(parts)
 
     def _fail_waiting_jobs(self) -> None:
         """Clinician writes still queued when the thread ends are refused, never left hanging."""

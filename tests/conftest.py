@@ -15,6 +15,8 @@ _DEVICE_DIR = tempfile.mkdtemp(prefix="sm-test-devices-")
 os.environ["SESSION_MONITOR_DEVICES"] = os.path.join(_DEVICE_DIR, "devices.json")
 # Likewise the workstation's alarm configuration (HR-limit confirmation, responsible-organization PIN).
 os.environ["SESSION_MONITOR_WORKSTATION"] = os.path.join(_DEVICE_DIR, "workstation.json")
+# And the emergency journal (recordings.journal): never the user's state folder.
+os.environ["SESSION_MONITOR_JOURNAL_DIR"] = os.path.join(_DEVICE_DIR, "journal")
 
 import pytest  # noqa: E402 - the environment above must be set before any project module is imported
 

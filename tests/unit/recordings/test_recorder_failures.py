@@ -16,6 +16,7 @@ from monitor.clock import FakeClock
 from monitor.errors import StorageError
 from monitor.events import EventKind, NoticeLevel, SessionEvent
 from monitor.readings import Reading, WaveformBlock
+from recordings.journal import Journal
 from recordings.recorder import BACKLOG_NOTICE_KEY, NOTICE_KEY, Recorder
 
 
@@ -177,15 +178,31 @@ def test_clinician_write_that_times_out_is_not_written_late(db, recorder):
     assert _count(db, "sessions") == 0
 
 
-def test_stop_while_the_database_stays_locked_gives_up_in_time_and_says_what_was_lost(db, locked, caplog):
-    rec = Recorder(db, commit_interval_s=0.05)
+def test_stop_while_the_database_stays_locked_gives_up_in_time_and_saves_to_the_journal(db, locked, tmp_path):
+    """Issue 13 finding 4: what is held in memory at exit goes to the emergency journal, and the exit says so."""
+    journal = Journal(db.name, [tmp_path / "journal"])
+    rec = Recorder(db, commit_interval_s=0.05, journal=journal)
     rec.start()
     sid = rec.begin_session(session_info())
     locked()
     rec.submit_readings(sid, _readings("sim:ox", 0, 7))
     started = time.monotonic()
-    with caplog.at_level(logging.ERROR, logger="recordings.recorder"):
-        rec.stop(timeout_s=1.0)
+    rec.stop(timeout_s=1.0)
     assert time.monotonic() - started < 1.5
     assert not rec.running
+    assert journal.path is not None and journal.readings == 7
+    assert rec.exit_message is not None and "7 readings" in rec.exit_message and str(journal.path) in rec.exit_message
+
+
+def test_stop_with_neither_database_nor_journal_writable_says_what_was_lost(db, locked, tmp_path, caplog):
+    (tmp_path / "a-file").write_text("")
+    journal = Journal(db.name, [tmp_path / "a-file" / "journal"])  # cannot be a folder, even for root
+    rec = Recorder(db, commit_interval_s=0.05, journal=journal)
+    rec.start()
+    sid = rec.begin_session(session_info())
+    locked()
+    rec.submit_readings(sid, _readings("sim:ox", 0, 7))
+    with caplog.at_level(logging.ERROR, logger="recordings.recorder"):
+        rec.stop(timeout_s=1.0)
     assert any("7 readings" in r.getMessage() and "NOT saved" in r.getMessage() for r in caplog.records)
+    assert rec.exit_message is not None and "7 readings and 0 samples could not be saved anywhere" in rec.exit_message
