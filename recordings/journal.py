@@ -19,13 +19,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import platformdirs
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import insert, select, update
 
 from recordings.database import Database
 from recordings.models import devices_table, events_table, readings_table, sessions_table, waveform_chunks_table
+from recordings.rows import device_row, insert_one, unregistered_device
 
 log = logging.getLogger(__name__)
 
@@ -184,14 +185,7 @@ def recover(db: Database, path: Path) -> RecoverCounts:
         def device(sid: int, source: str) -> int:
             key = (sid, source)
             if key not in devices:
-                d = devices_table.c
-                found = s.execute(select(d.id).where(d.session_id == sid, d.source == source)).scalar()
-                if found is None:
-                    stmt = insert(devices_table).values(
-                        session_id=sid, source=source, label=source, kind="unknown", stale_after_s=30.0
-                    )
-                    found = cast(CursorResult[Any], s.execute(stmt)).inserted_primary_key[0]  # type: ignore[index]
-                devices[key] = int(found)
+                devices[key] = device_row(s, sid, unregistered_device(source), refresh=False)
             return devices[key]
 
         def session(journal_sid: int) -> int:
@@ -210,7 +204,7 @@ def recover(db: Database, path: Path) -> RecoverCounts:
                 ).scalar()
                 if found is None:
                     row.pop("id", None)
-                    found = cast(CursorResult[Any], s.execute(insert(sessions_table).values(**row))).inserted_primary_key[0]  # type: ignore[index]
+                    found = insert_one(s, insert(sessions_table).values(**row))
                     created += 1
                 else:  # a later session line carries the session's end: keep the latest known
                     ends = {k: row[k] for k in ("t0_utc", "ended_utc", "end_reason") if row.get(k) is not None}

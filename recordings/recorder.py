@@ -33,7 +33,7 @@ from importlib import metadata
 from typing import Any, Final, TypeVar, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, Dialect, Insert, Table, insert, select, update
+from sqlalchemy import CursorResult, Dialect, Table, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,7 @@ from monitor.session import SessionInfo
 from recordings import journal as jr
 from recordings.database import Database, failure_reason
 from recordings.models import devices_table, events_table, readings_table, sessions_table, waveform_chunks_table
+from recordings.rows import device_row, insert_one, unregistered_device
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,6 @@ MAX_BACKOFF_S: Final = 5.0
 #: How long clinician input may wait for its commit before the caller is told it was not saved.
 DEFAULT_SYNC_TIMEOUT_S: Final = 10.0
 #: A device that sends data without registering gets a row with these defaults.
-UNREGISTERED_KIND: Final = "unknown"
-UNREGISTERED_STALE_S: Final = 30.0
 #: How often the writer checks that the database file is still the one at its path.
 FILE_CHECK_S: Final = 1.0
 #: A database failing this long hands what is held in memory to the emergency journal.
@@ -352,7 +351,7 @@ class Recorder:
         }
 
         def job(s: Session) -> int:
-            return _insert_one(s, insert(sessions_table).values(**row))
+            return insert_one(s, insert(sessions_table).values(**row))
 
         def remember(sid: Any) -> None:
             self._session_rows[int(sid)] = dict(row)
@@ -400,7 +399,7 @@ class Recorder:
         """Create (or refresh) the device row of ``info.source`` in this session."""
 
         def job(s: Session) -> int:
-            return _device_row(s, session_id, info, refresh=True)
+            return device_row(s, session_id, info, refresh=True)
 
         def remember(device_id: Any) -> None:
             self._device_ids[(session_id, info.source)] = int(device_id)
@@ -573,8 +572,7 @@ class Recorder:
         key = (session_id, source)
         device_id = self._device_ids.get(key) or new.get(key)
         if device_id is None:  # data from a driver that never registered: still recorded
-            info = DeviceInfo(source, source, UNREGISTERED_KIND, UNREGISTERED_STALE_S)
-            device_id = new[key] = _device_row(s, session_id, info, refresh=False)
+            device_id = new[key] = device_row(s, session_id, unregistered_device(source), refresh=False)
         return device_id
 
     def _insert_readings(self, s: Session, batches: list[_Readings], new: dict[tuple[int, str], int]) -> None:
@@ -944,29 +942,6 @@ def _job_failure_message(what: str, db_name: str, exc: BaseException) -> str:
     else:
         advice = "check the database and retry"
     return f"Could not save {what} to {db_name}: {reason}: {advice}"
-
-
-def _device_row(s: Session, session_id: int, info: DeviceInfo, refresh: bool) -> int:
-    """The id of the device row of ``info.source`` in the session, creating it if needed; with
-    ``refresh`` a row auto-created from data gets the driver's real label and kind."""
-    d = devices_table.c
-    found = s.execute(
-        select(d.id, d.label, d.kind, d.stale_after_s).where(d.session_id == session_id, d.source == info.source)
-    ).first()
-    values = {"label": info.label, "kind": info.kind, "stale_after_s": float(info.stale_after_s)}
-    if found is None:
-        return _insert_one(s, insert(devices_table).values(session_id=session_id, source=info.source, **values))
-    if refresh and (found.label, found.kind, found.stale_after_s) != tuple(values.values()):
-        s.execute(update(devices_table).where(d.id == found.id).values(**values))
-    return int(found.id)
-
-
-def _insert_one(s: Session, stmt: Insert) -> int:
-    """Insert one row; its new primary key."""
-    key = cast(CursorResult[Any], s.execute(stmt)).inserted_primary_key
-    if key is None:
-        raise RuntimeError(f"the database returned no id for {stmt}")
-    return int(key[0])
 
 
 def _event_row(session_id: int, event: SessionEvent) -> dict[str, Any]:
